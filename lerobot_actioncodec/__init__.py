@@ -1,0 +1,20 @@
+"""lerobot-actioncodec: ActionCodec action tokenizers and the VLA policies built on them, for LeRobot.
+
+Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`).
+Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
+"""
+
+from typing import Any
+
+from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+
+__version__ = "0.1.0"
+__all__ = ["ActionCodecTokenizer", "ActionCodecTokenizerConfig", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ActionCodecTokenizer":
+        from .tokenizers.actioncodec import ActionCodecTokenizer
+
+        return ActionCodecTokenizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

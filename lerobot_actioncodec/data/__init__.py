@@ -1,0 +1,1 @@
+"""Dataset helpers: locally generated LeRobotDatasets (no Hub access needed)."""

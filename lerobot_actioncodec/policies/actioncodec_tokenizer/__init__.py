@@ -1,0 +1,3 @@
+from .configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+
+__all__ = ["ActionCodecTokenizerConfig"]

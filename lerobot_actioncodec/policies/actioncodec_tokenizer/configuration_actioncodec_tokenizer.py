@@ -1,0 +1,263 @@
+"""Config of the `actioncodec_tokenizer` policy type: trains the ActionCodec tokenizer with lerobot-train.
+
+Defaults train on 2 CPU cores; comments give the paper's value where it differs (the paper preset is
+`configs/tokenizer_paper.json`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from lerobot.configs import NormalizationMode, PreTrainedConfig
+from lerobot.configs.types import FeatureType
+from lerobot.optim import AdamWConfig
+from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
+
+from ...codec.architecture import CodecArchitecture
+from ...codec.perceiver import TOKEN_MIXING_CHOICES
+from ...embodiments import EmbodimentSpec, load_registry
+from ...normalization import NORMALIZATION_CHOICES
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name}={value}: expected > 0")
+
+
+def _non_negative(name: str, value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{name}={value}: expected >= 0")
+
+
+@PreTrainedConfig.register_subclass("actioncodec_tokenizer")
+@dataclass
+class ActionCodecTokenizerConfig(PreTrainedConfig):
+    # --- embodiments and chunking -------------------------------------------------------------
+    # Embodiment of the training dataset. Known names come from `embodiments` (or the registry file);
+    # an unknown name is described from the dataset itself (its fps and action feature).
+    embodiment: str = "default"
+    # Optional path to a registry JSON file (configs/embodiments.json); read once into `embodiments`.
+    embodiment_registry: str | None = None
+    # Resolved embodiment specs; stored in config.json so a checkpoint is self-contained.
+    embodiments: dict[str, EmbodimentSpec] = field(default_factory=dict)
+    # Control frequency of the dataset. None: taken from the embodiment spec, else from the dataset.
+    fps: float | None = None
+    chunk_seconds: float = 1.0
+    # Upper bound used only while the fps is still unknown (before the dataset is read): the dataset
+    # is asked for chunk_seconds * max_fps steps and the policy keeps the first chunk_seconds * fps.
+    max_fps: float = 50.0
+    # Width of the shared action space (padding + masks); None: the largest embodiment's action_dim.
+    max_action_dim: int | None = None
+    normalization: str = "mean_std"
+
+    # --- architecture -------------------------------------------------------------------------
+    num_tokens: int = 16
+    codebook_size: int = 2048
+    codebook_dim: int = 16  # VQ lookup space (factorized codes keep codebook usage high)
+    dim: int = 128  # paper preset: 512
+    num_heads: int = 4  # paper preset: 8
+    encoder_layers: int = 2  # paper preset: 4
+    decoder_layers: int = 2  # paper preset: 4
+    ff_mult: int = 2  # paper preset: 4
+    dropout: float = 0.0
+    token_mixing: str = "independent"  # independent | self_attention | causal (residual-grammar ablation)
+    num_prompt_tokens: int = 4
+    fourier_bands: int = 16
+    vq_decay: float = 0.99  # EMA decay of the codebook
+    commitment_weight: float = 0.25
+    kmeans_init: bool = True
+    # Dead-code restart: a code whose EMA use per step falls below this is re-seeded from the batch.
+    # Keep it well below batch_size * num_tokens / codebook_size (0.5 at batch 64), or every code restarts.
+    threshold_ema_dead_code: float = 0.1
+
+    # --- RVQ post-training (appendix C) -------------------------------------------------------
+    rvq_levels: int = 1  # 1: plain VQ. Stage 2 (actioncodec-rvq prepare) sets 3 (paper depth).
+    # Set by `actioncodec-rvq prepare`: encoder and level-0 codebook frozen, only reconstruction and
+    # RVQ objectives train.
+    rvq_post_training: bool = False
+
+    # --- objective ----------------------------------------------------------------------------
+    reconstruction_loss: str = "l1"  # l1 | mse
+    reconstruction_weight: float = 1.0
+    vq_weight: float = 1.0
+    tcl_weight: float = 0.1  # time-contrastive (eq. 5): chunk at t vs t + tcl_shift steps
+    tcl_shift: int = 1
+    tcl_temperature: float = 0.1
+    clip_weight: float = 0.1  # SigLIP alignment with the task text (eq. 6)
+    text_encoder: str = "hashing"  # "hashing" (local, learned) or a Hugging Face model id / path (frozen)
+    clip_dim: int = 64
+    latent_l1_weight: float = 1e-4
+    perturbation_weight: float = 0.0  # perturbation InfoNCE of appendix A.2.1 (off by default)
+    perturbation_sigma: float = 0.05  # noise std in normalized units
+    perturbation_temperature: float = 0.1
+
+    # --- optimisation -------------------------------------------------------------------------
+    optimizer_lr: float = 1e-3  # paper: 2e-4 at batch 8192
+    optimizer_betas: tuple[float, float] = (0.9, 0.99)
+    optimizer_weight_decay: float = 1e-4
+    optimizer_grad_clip_norm: float = 1.0
+    scheduler_warmup_steps: int = 1_000
+    scheduler_decay_steps: int = 100_000  # paper: 100k steps; shorter runs scale the schedule down
+    scheduler_decay_lr: float = 1e-4
+
+    normalization_mapping: dict[str, NormalizationMode] = field(
+        default_factory=lambda: {
+            # The tokenizer normalizes actions itself (per embodiment) and the tokenizer never reads
+            # observations, so LeRobot's processors pass everything through unchanged.
+            "VISUAL": NormalizationMode.IDENTITY,
+            "STATE": NormalizationMode.IDENTITY,
+            "ACTION": NormalizationMode.IDENTITY,
+        }
+    )
+    push_to_hub: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.embodiment_registry is not None and not self.embodiments:
+            self.embodiments = load_registry(self.embodiment_registry)
+        self.embodiments = {
+            name: spec if isinstance(spec, EmbodimentSpec) else EmbodimentSpec(**spec)
+            for name, spec in self.embodiments.items()
+        }
+        for name in ("chunk_seconds", "max_fps", "num_tokens", "codebook_size", "codebook_dim", "dim"):
+            _positive(name, getattr(self, name))
+        for name in ("num_heads", "encoder_layers", "decoder_layers", "ff_mult", "rvq_levels", "tcl_shift"):
+            _positive(name, getattr(self, name))
+        for name in ("tcl_temperature", "perturbation_temperature", "clip_dim", "optimizer_lr"):
+            _positive(name, getattr(self, name))
+        for name in (
+            "reconstruction_weight", "vq_weight", "tcl_weight", "clip_weight", "latent_l1_weight",
+            "perturbation_weight", "perturbation_sigma", "dropout", "num_prompt_tokens",
+        ):  # fmt: skip
+            _non_negative(name, getattr(self, name))
+        if self.fps is not None:
+            _positive("fps", self.fps)
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim={self.dim}: expected a multiple of num_heads={self.num_heads}")
+        if self.token_mixing not in TOKEN_MIXING_CHOICES:
+            raise ValueError(f"token_mixing={self.token_mixing!r}: expected one of {TOKEN_MIXING_CHOICES}")
+        if self.normalization not in NORMALIZATION_CHOICES:
+            raise ValueError(f"normalization={self.normalization!r}: expected one of {NORMALIZATION_CHOICES}")
+        if self.reconstruction_loss not in ("l1", "mse"):
+            raise ValueError(f"reconstruction_loss={self.reconstruction_loss!r}: expected 'l1' or 'mse'")
+        if self.rvq_post_training and self.rvq_levels < 2:
+            raise ValueError(f"rvq_post_training needs rvq_levels >= 2, got rvq_levels={self.rvq_levels}")
+
+    # --- chunking -----------------------------------------------------------------------------
+    @property
+    def known_fps(self) -> float | None:
+        if self.embodiment in self.embodiments:
+            return self.embodiments[self.embodiment].fps
+        return self.fps
+
+    @property
+    def requested_chunk_steps(self) -> int:
+        """Steps asked of the dataset for one chunk (exact once the fps is known)."""
+        fps = self.known_fps
+        if fps is None:
+            return math.ceil(self.chunk_seconds * self.max_fps)
+        return max(1, round(self.chunk_seconds * fps))
+
+    def resolve_embodiment(self, dataset_fps: float | None, action_names: list[str] | None = None) -> EmbodimentSpec:
+        """Make sure the training embodiment has a spec, checking it against the dataset."""
+        action = self.output_features.get("action")
+        if self.embodiment not in self.embodiments:
+            fps = self.fps if self.fps is not None else dataset_fps
+            if fps is None:
+                raise ValueError(
+                    f"embodiment={self.embodiment!r} is not in embodiments {sorted(self.embodiments)} and no fps "
+                    "is known: pass --policy.fps or train on a dataset"
+                )
+            if action is None:
+                raise ValueError("output_features has no 'action' feature: the tokenizer needs an action feature")
+            if fps > self.max_fps + 1e-9 and self.fps is None:
+                raise ValueError(
+                    f"dataset fps={fps} exceeds max_fps={self.max_fps}: pass --policy.fps={fps:g} "
+                    "(or a larger --policy.max_fps)"
+                )
+            self.embodiments[self.embodiment] = EmbodimentSpec(
+                fps=float(fps),
+                action_dim=int(action.shape[0]),
+                chunk_seconds=self.chunk_seconds,
+                action_names=list(action_names or []),
+            )
+        spec = self.embodiments[self.embodiment]
+        if dataset_fps is not None and abs(spec.fps - dataset_fps) > 1e-6:
+            raise ValueError(
+                f"embodiment {self.embodiment!r} has fps={spec.fps} but the dataset has fps={dataset_fps}; "
+                "expected equal (choose the embodiment that matches the dataset)"
+            )
+        if action is not None and action.shape[0] != spec.action_dim:
+            raise ValueError(
+                f"dataset action dim={action.shape[0]} but embodiment {self.embodiment!r} has "
+                f"action_dim={spec.action_dim}; expected equal"
+            )
+        if self.max_action_dim is None:
+            self.max_action_dim = max(s.action_dim for s in self.embodiments.values())
+        widest = max(s.action_dim for s in self.embodiments.values())
+        if self.max_action_dim < widest:
+            raise ValueError(f"max_action_dim={self.max_action_dim}: expected >= the widest embodiment ({widest})")
+        return spec
+
+    def architecture(self) -> CodecArchitecture:
+        if self.max_action_dim is None:
+            raise ValueError("max_action_dim is unresolved: call resolve_embodiment() first")
+        return CodecArchitecture(
+            max_action_dim=self.max_action_dim,
+            num_embodiments=len(self.embodiments),
+            num_tokens=self.num_tokens,
+            codebook_size=self.codebook_size,
+            codebook_dim=self.codebook_dim,
+            dim=self.dim,
+            num_heads=self.num_heads,
+            encoder_layers=self.encoder_layers,
+            decoder_layers=self.decoder_layers,
+            ff_mult=self.ff_mult,
+            dropout=self.dropout,
+            token_mixing=self.token_mixing,
+            num_prompt_tokens=self.num_prompt_tokens,
+            fourier_bands=self.fourier_bands,
+            rvq_levels=self.rvq_levels,
+            vq_decay=self.vq_decay,
+            commitment_weight=self.commitment_weight,
+            kmeans_init=self.kmeans_init,
+            threshold_ema_dead_code=self.threshold_ema_dead_code,
+        )
+
+    # --- LeRobot contract ---------------------------------------------------------------------
+    @property
+    def observation_delta_indices(self) -> None:
+        return None
+
+    @property
+    def action_delta_indices(self) -> list[int]:
+        # one chunk plus the shift of the time-contrastive positive (chunk at t + tcl_shift)
+        return list(range(self.requested_chunk_steps + self.tcl_shift))
+
+    @property
+    def reward_delta_indices(self) -> None:
+        return None
+
+    def get_optimizer_preset(self) -> AdamWConfig:
+        return AdamWConfig(
+            lr=self.optimizer_lr,
+            betas=self.optimizer_betas,
+            weight_decay=self.optimizer_weight_decay,
+            grad_clip_norm=self.optimizer_grad_clip_norm,
+        )
+
+    def get_scheduler_preset(self) -> CosineDecayWithWarmupSchedulerConfig:
+        return CosineDecayWithWarmupSchedulerConfig(
+            peak_lr=self.optimizer_lr,
+            decay_lr=self.scheduler_decay_lr,
+            num_warmup_steps=self.scheduler_warmup_steps,
+            num_decay_steps=self.scheduler_decay_steps,
+        )
+
+    def validate_features(self) -> None:
+        action = self.output_features.get("action")
+        if action is None or action.type is not FeatureType.ACTION:
+            raise ValueError(f"output_features needs an 'action' ACTION feature, got {sorted(self.output_features)}")
+        if len(action.shape) != 1:
+            raise ValueError(f"action feature shape={tuple(action.shape)}: expected a flat vector (D,)")

@@ -1,0 +1,167 @@
+"""ActionCodecTokenizer: the public encode/decode API over a trained ActionCodec network.
+
+It holds the network, the per-embodiment normalization and the embodiment specs, so raw actions in
+dataset units go in and come out. The policies of this package embed it as a submodule, which is how
+their checkpoints carry the tokenizer they were trained with.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..codec.architecture import CodecArchitecture
+from ..codec.model import ActionCodecNet
+from ..embodiments import EmbodimentSpec
+from ..normalization import ActionNormalizer
+
+TOKENIZER_POLICY_TYPE = "actioncodec_tokenizer"
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Run in eval mode (no dropout, no codebook updates) and restore the previous mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+class ActionCodecTokenizer(nn.Module):
+    def __init__(self, arch: CodecArchitecture, embodiments: dict[str, EmbodimentSpec], default_embodiment: str):
+        super().__init__()
+        if default_embodiment not in embodiments:
+            raise ValueError(f"embodiment={default_embodiment!r}: expected one of {sorted(embodiments)}")
+        if len(embodiments) != arch.num_embodiments:
+            raise ValueError(f"{len(embodiments)} embodiments given, architecture has {arch.num_embodiments}")
+        self.arch = arch
+        self.embodiments = dict(embodiments)
+        self.embodiment_names = list(embodiments)
+        self.default_embodiment = default_embodiment
+        self.codec = ActionCodecNet(arch)
+        self.normalizer = ActionNormalizer(arch.num_embodiments, arch.max_action_dim)
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> ActionCodecTokenizer:
+        """Load from a lerobot-train checkpoint's `pretrained_model/` directory."""
+        path = Path(path)
+        config_file = path / "config.json"
+        if not config_file.is_file():
+            raise ValueError(f"path={str(path)!r}: no config.json; expected a checkpoint's pretrained_model/ dir")
+        kind = json.loads(config_file.read_text()).get("type")
+        if kind != TOKENIZER_POLICY_TYPE:
+            raise ValueError(f"checkpoint type={kind!r} at {path}: expected {TOKENIZER_POLICY_TYPE!r}")
+        from ..policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import ActionCodecTokenizerPolicy
+
+        with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results
+            return ActionCodecTokenizerPolicy.from_pretrained(path).tokenizer
+
+    # -------------------------------------------------------------- properties
+    @property
+    def num_tokens(self) -> int:
+        return self.arch.num_tokens
+
+    @property
+    def codebook_size(self) -> int:
+        return self.arch.codebook_size
+
+    @property
+    def num_levels(self) -> int:
+        return self.arch.rvq_levels
+
+    @property
+    def chunk_length(self) -> int:
+        """Steps per chunk of the default embodiment."""
+        return self.embodiments[self.default_embodiment].chunk_length
+
+    @property
+    def action_dim(self) -> int:
+        """Action dimension of the default embodiment."""
+        return self.embodiments[self.default_embodiment].action_dim
+
+    def resolve(self, embodiment: str | None) -> tuple[int, EmbodimentSpec]:
+        name = self.default_embodiment if embodiment is None else embodiment
+        if name not in self.embodiments:
+            raise ValueError(f"embodiment={name!r}: unknown; this tokenizer knows {self.embodiment_names}")
+        return self.embodiment_names.index(name), self.embodiments[name]
+
+    # ------------------------------------------------------------ validation
+    def check_actions(self, actions: Tensor, embodiment: str | None) -> tuple[int, EmbodimentSpec]:
+        index, spec = self.resolve(embodiment)
+        if not isinstance(actions, Tensor) or not actions.is_floating_point():
+            raise ValueError(f"actions: expected a float tensor [B, T, D], got {type(actions).__name__}")
+        if actions.ndim != 3:
+            raise ValueError(f"actions shape={tuple(actions.shape)}: expected 3 dims [B, T, D]")
+        if actions.shape[1] != spec.chunk_length:
+            raise ValueError(
+                f"actions T={actions.shape[1]}: expected chunk_length={spec.chunk_length} "
+                f"({spec.chunk_seconds} s at {spec.fps} Hz) for embodiment {self.embodiment_names[index]!r}"
+            )
+        if actions.shape[2] != spec.action_dim:
+            raise ValueError(
+                f"actions D={actions.shape[2]}: expected action_dim={spec.action_dim} "
+                f"for embodiment {self.embodiment_names[index]!r}"
+            )
+        if not torch.isfinite(actions).all():
+            bad = (~torch.isfinite(actions)).nonzero()[0].tolist()
+            raise ValueError(f"actions: non-finite value (NaN or inf) at index {bad}; expected finite numbers")
+        if not bool(self.normalizer.has_stats[index]):
+            raise ValueError(
+                f"embodiment {self.embodiment_names[index]!r} has no normalization statistics: "
+                "train the tokenizer on a dataset of this embodiment first"
+            )
+        return index, spec
+
+    def check_tokens(self, tokens: Tensor) -> Tensor:
+        """Accept [B, n] or [B, levels, n] integer ids; return [B, levels, n]."""
+        if not isinstance(tokens, Tensor) or tokens.is_floating_point() or tokens.dtype == torch.bool:
+            raise ValueError(f"tokens: expected an integer tensor [B, n] or [B, levels, n], got {tokens!r:.80}")
+        if tokens.ndim == 2:
+            tokens = tokens.unsqueeze(1)
+        if tokens.ndim != 3:
+            raise ValueError(f"tokens shape={tuple(tokens.shape)}: expected [B, n] or [B, levels, n]")
+        if tokens.shape[2] != self.num_tokens:
+            raise ValueError(f"tokens n={tokens.shape[2]}: expected num_tokens={self.num_tokens}")
+        if not 1 <= tokens.shape[1] <= self.num_levels:
+            raise ValueError(f"tokens levels={tokens.shape[1]}: expected 1..{self.num_levels}")
+        low, high = int(tokens.min()), int(tokens.max())
+        if low < 0 or high >= self.codebook_size:
+            raise ValueError(
+                f"token ids range [{low}, {high}]: expected ids in [0, {self.codebook_size - 1}] (codebook_size)"
+            )
+        return tokens.long()
+
+    # ------------------------------------------------------------ encode/decode
+    def normalize(self, actions: Tensor, embodiment_index: int) -> Tensor:
+        return self.normalizer.normalize(actions, embodiment_index)
+
+    @torch.no_grad()
+    def encode(self, actions: Tensor, embodiment: str | None = None, levels: int | None = None) -> Tensor:
+        """float [B, T, D] raw units -> long [B, n] (VQ) or [B, levels, n] (RVQ: all levels by default)."""
+        index, spec = self.check_actions(actions, embodiment)
+        depth = self.num_levels if levels is None else levels
+        if not 1 <= depth <= self.num_levels:
+            raise ValueError(f"levels={levels}: expected 1..{self.num_levels}")
+        device = self.normalizer.offset.device
+        with eval_mode(self):
+            latents = self.codec.encode_latents(self.normalize(actions.to(device), index), spec.fps, index)
+            indices = self.codec.quantizer(latents, depth=depth).indices
+        return indices[:, 0] if depth == 1 and levels is None else indices
+
+    @torch.no_grad()
+    def decode(self, tokens: Tensor, embodiment: str | None = None) -> Tensor:
+        """long [B, n] or [B, levels, n] -> float [B, T, D] raw units."""
+        index, spec = self.resolve(embodiment)
+        tokens = self.check_tokens(tokens).to(self.normalizer.offset.device)
+        with eval_mode(self):
+            normalized = self.codec.decode_indices(tokens, spec.chunk_length, spec.fps, index)
+        return self.normalizer.denormalize(normalized, index, spec.action_dim)

@@ -1,0 +1,27 @@
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import lerobot_actioncodec  # noqa: E402,F401  (registers the policy types for Python-API use)
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A small LeRobotDataset written with LeRobotDataset.create: 6 episodes x 40 frames, 3-D, 10 fps."""
+    from lerobot_actioncodec.data.synthetic import SyntheticSpec, write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    spec = SyntheticSpec(num_episodes=6, episode_length=40, action_dim=3, fps=10, image_size=8, seed=1)
+    write_synthetic_dataset(root, "local/tiny", spec)
+    return "local/tiny", root

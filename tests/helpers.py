@@ -1,0 +1,109 @@
+"""Tiny models and batches shared by the tests (CPU, milliseconds)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from lerobot.configs.types import FeatureType, PolicyFeature
+
+from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
+    ActionCodecTokenizerConfig,
+)
+from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import (
+    ActionCodecTokenizerPolicy,
+)
+
+ACTION_DIM = 3
+FPS = 10  # chunk_length = 10 steps at 1 s
+TINY = dict(
+    dim=32,
+    num_heads=2,
+    encoder_layers=1,
+    decoder_layers=1,
+    codebook_size=64,
+    codebook_dim=8,
+    num_tokens=4,
+    num_prompt_tokens=2,
+    fourier_bands=4,
+    clip_dim=16,
+    kmeans_init=False,
+)
+STATS = {"action": {"mean": np.array([0.5, -1.0, 2.0]), "std": np.array([2.0, 1.0, 0.5])}}
+TASKS = ["push the cube", "open the drawer"]
+BIN = Path(sys.executable).parent
+
+
+def tiny_config(**overrides) -> ActionCodecTokenizerConfig:
+    kwargs = {**TINY, "fps": FPS, "device": "cpu"}
+    kwargs.update(overrides)
+    kwargs.setdefault("output_features", {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))})
+    return ActionCodecTokenizerConfig(**kwargs)
+
+
+def tiny_policy(seed: int = 0, **overrides) -> ActionCodecTokenizerPolicy:
+    torch.manual_seed(seed)
+    return ActionCodecTokenizerPolicy(tiny_config(**overrides), dataset_stats=STATS)
+
+
+def smooth_actions(batch: int, steps: int, dim: int = ACTION_DIM, seed: int = 0) -> torch.Tensor:
+    """Raw-unit smooth chunks around the STATS mean/std: [batch, steps, dim]."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(steps) / FPS
+    freq = torch.rand(batch, 1, dim, generator=g) * 1.5 + 0.2
+    phase = torch.rand(batch, 1, dim, generator=g) * 6.28
+    wave = torch.sin(2 * torch.pi * freq * t[None, :, None] + phase)
+    mean, std = (torch.tensor(STATS["action"][k], dtype=torch.float32) for k in ("mean", "std"))
+    if dim != len(mean):
+        return wave.float()
+    return (wave * std + mean).float()
+
+
+def training_batch(batch: int = 16, seed: int = 0, shift: int = 1) -> dict:
+    actions = smooth_actions(batch, FPS + shift, seed=seed)
+    return {
+        "action": actions,
+        "action_is_pad": torch.zeros(batch, FPS + shift, dtype=torch.bool),
+        "task": [TASKS[i % 2] for i in range(batch)],
+    }
+
+
+def train_steps(policy: ActionCodecTokenizerPolicy, steps: int, batch: dict, lr: float = 3e-3) -> list[dict]:
+    optimizer = torch.optim.Adam(policy.get_optim_params(), lr=lr)
+    policy.train()
+    history = []
+    for _ in range(steps):
+        loss, logs = policy(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(logs)
+    return history
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run an installed console script of this venv; fail with its output on a non-zero exit."""
+    proc = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{args[0]} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def lerobot_train(repo_id: str, root: Path, out: Path, *extra: str, steps: int = 4) -> Path:
+    """lerobot-train in a subprocess, CPU, no workers; returns the last checkpoint's pretrained_model/."""
+    run_cli(
+        "lerobot-train",
+        f"--dataset.repo_id={repo_id}",
+        f"--dataset.root={root}",
+        "--policy.device=cpu",
+        f"--steps={steps}",
+        "--batch_size=8",
+        "--num_workers=0",
+        f"--save_freq={steps}",
+        f"--log_freq={steps}",
+        f"--output_dir={out}",
+        *extra,
+    )
+    return out / "checkpoints" / "last" / "pretrained_model"

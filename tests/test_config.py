@@ -1,0 +1,93 @@
+import json
+
+import pytest
+from lerobot.configs.policies import PreTrainedConfig
+
+from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
+from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
+    ActionCodecTokenizerConfig,
+)
+
+from .helpers import tiny_config, tiny_policy
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("num_tokens", 0, "num_tokens=0: expected > 0"),
+        ("codebook_size", -1, "codebook_size=-1"),
+        ("token_mixing", "full", "token_mixing='full'"),
+        ("normalization", "zscore", "normalization='zscore'"),
+        ("reconstruction_loss", "huber", "reconstruction_loss='huber'"),
+        ("tcl_weight", -0.1, "tcl_weight=-0.1: expected >= 0"),
+        ("dim", 30, "dim=30: expected a multiple of num_heads=4"),
+        ("fps", 0, "fps=0: expected > 0"),
+        ("rvq_post_training", True, "rvq_post_training needs rvq_levels >= 2"),
+    ],
+)
+def test_bad_config_values(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        ActionCodecTokenizerConfig(**{field: value})
+
+
+def test_chunk_request_follows_known_fps_or_max_fps():
+    assert ActionCodecTokenizerConfig(fps=20).action_delta_indices == list(range(21))
+    assert ActionCodecTokenizerConfig().action_delta_indices == list(range(51))  # 1 s at max_fps=50, + shift
+    assert ActionCodecTokenizerConfig(fps=30, chunk_seconds=0.5, tcl_shift=2).action_delta_indices == list(range(17))
+
+
+def test_embodiment_resolution_against_dataset():
+    cfg = tiny_config(fps=None)
+    spec = cfg.resolve_embodiment(dataset_fps=10, action_names=["a", "b", "c"])
+    assert (spec.fps, spec.action_dim, spec.chunk_length, cfg.max_action_dim) == (10, 3, 10, 3)
+    with pytest.raises(ValueError, match="dataset has fps=15"):
+        cfg.resolve_embodiment(dataset_fps=15)
+    with pytest.raises(ValueError, match="exceeds max_fps=50"):
+        tiny_config(fps=None).resolve_embodiment(dataset_fps=100)
+
+
+def test_registry_embodiment_and_padding(tmp_path):
+    registry = tmp_path / "reg.json"
+    registry.write_text(json.dumps({"arm3": {"fps": 10, "action_dim": 3}, "arm6": {"fps": 30, "action_dim": 6}}))
+    cfg = tiny_config(fps=None, embodiment="arm3", embodiment_registry=str(registry))
+    assert cfg.action_delta_indices == list(range(11))
+    policy = tiny_policy(fps=None, embodiment="arm3", embodiment_registry=str(registry))
+    assert policy.tokenizer.arch.max_action_dim == 6 and policy.tokenizer.embodiment_names == ["arm3", "arm6"]
+    with pytest.raises(ValueError, match="action_dim=6; expected equal"):
+        tiny_policy(fps=None, embodiment="arm6", embodiment_registry=str(registry))
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ({"x": {"fps": 10}}, "missing field 'action_dim'"),
+        ({"x": {"fps": 10, "action_dim": 2, "gain": 1}}, r"unknown fields \['gain'\]"),
+        ({"x": {"fps": -1, "action_dim": 2}}, "fps=-1.0"),
+        ({"x": {"fps": 10, "action_dim": 2, "action_names": ["a"]}}, "1 names, expected action_dim=2"),
+        ({}, "non-empty"),
+    ],
+)
+def test_bad_registry(tmp_path, content, match):
+    path = tmp_path / "reg.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match=match):
+        load_registry(path)
+    with pytest.raises(ValueError, match="file not found"):
+        load_registry(tmp_path / "nope.json")
+
+
+def test_shipped_registry_loads():
+    from pathlib import Path
+
+    specs = load_registry(Path(__file__).parents[1] / "configs" / "embodiments.json")
+    assert specs["libero_franka"] == EmbodimentSpec(fps=20, action_dim=7, action_names=specs["libero_franka"].action_names)
+    assert all(spec.chunk_length >= 1 for spec in specs.values())
+
+
+def test_config_json_round_trip(tmp_path):
+    policy = tiny_policy()
+    policy.config._save_pretrained(tmp_path)
+    loaded = PreTrainedConfig.from_pretrained(tmp_path)
+    assert isinstance(loaded, ActionCodecTokenizerConfig)
+    assert loaded.embodiments == policy.config.embodiments
+    assert loaded.max_action_dim == 3 and loaded.fps == 10
