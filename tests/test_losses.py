@@ -46,5 +46,5 @@ def test_training_logs_metrics():
     loss, logs = tiny_policy()(training_batch(8))
     assert loss.ndim == 0
     for key in ("mae_normalized", "mae_raw", "mse_raw", "relative_mae", "overlap_rate", "codebook_usage",
-                "codebook_perplexity", "loss_tcl", "loss_clip"):  # fmt: skip
+                "codebook_perplexity", "loss_tcl", "loss_clip", "artifact_entropy_bits"):  # fmt: skip
         assert isinstance(logs[key], float), key

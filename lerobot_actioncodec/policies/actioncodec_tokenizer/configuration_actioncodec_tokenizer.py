@@ -55,7 +55,7 @@ class ActionCodecTokenizerConfig(PreTrainedConfig):
     num_tokens: int = 16
     codebook_size: int = 2048
     codebook_dim: int = 16  # VQ lookup space (factorized codes keep codebook usage high)
-    dim: int = 128  # paper preset: 512
+    dim: int = 96  # paper preset: 512
     num_heads: int = 4  # paper preset: 8
     encoder_layers: int = 2  # paper preset: 4
     decoder_layers: int = 2  # paper preset: 4

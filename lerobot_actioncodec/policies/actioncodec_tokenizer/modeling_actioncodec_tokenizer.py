@@ -15,11 +15,14 @@ from torch import Tensor, nn
 from lerobot.policies.pretrained import PreTrainedPolicy
 
 from ...codec.losses import info_nce, latent_l1, masked_mean, reconstruction_loss, same_text_labels, siglip_loss
-from ...metrics import codebook_perplexity, codebook_usage, overlap_rate
+from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
 from ...normalization import offset_and_scale
 from ...text_encoders import make_text_encoder
 from ...tokenizers.actioncodec import ActionCodecTokenizer, eval_mode
 from .configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+
+# Per-step artifact-entropy estimate: a few chunks of the batch, a few noise draws (normalized units).
+ARTIFACT_CHUNKS, ARTIFACT_SAMPLES, ARTIFACT_NOISE_STD = 4, 4, 0.02
 
 NOT_A_CONTROLLER = (
     "actioncodec_tokenizer is an action tokenizer, not a control policy: it has no observations to act on. "
@@ -116,6 +119,7 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
         loss = sum(weight * value for weight, value in terms.values())
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
         logs.update(self._metrics(reconstruction, chunk, mask, latents, latents_next, pair_valid))
+        logs["artifact_entropy_bits"] = self._artifact_entropy(chunk, dims)
         return loss, logs
 
     def _clip_loss(self, latents: Tensor, batch: dict[str, Any]) -> Tensor:
@@ -153,6 +157,17 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
         if pair_valid.any():
             logs["overlap_rate"] = overlap_rate(tokens[pair_valid], tokens_next[pair_valid])
         return logs
+
+    @torch.no_grad()
+    def _artifact_entropy(self, chunk: Tensor, dims: Tensor) -> float:
+        codec, e, fps = self.tokenizer.codec, self.embodiment_index, self.spec.fps
+        with eval_mode(codec):
+            return artifact_entropy(
+                lambda a: codec.quantizer(codec.encode_latents(a, fps, e), depth=1).indices,
+                chunk[:ARTIFACT_CHUNKS],
+                ARTIFACT_NOISE_STD * dims,
+                num_samples=ARTIFACT_SAMPLES,
+            )
 
     # ---------------------------------------------------------------- inference
     def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs: Any) -> Tensor:
