@@ -63,6 +63,3 @@ class ActionNormalizer(nn.Module):
         """normalized [..., max_action_dim] -> raw [..., action_dim]"""
         x = normalized[..., :action_dim]
         return x * self.scale[embodiment_index, :action_dim] + self.offset[embodiment_index, :action_dim]
-
-    def scale_of(self, embodiment_index: int, action_dim: int) -> Tensor:
-        return self.scale[embodiment_index, :action_dim]

@@ -67,6 +67,10 @@ class ActionCodecNet(nn.Module):
         context = torch.cat([self.encoder_prompts(embodiment_index, batch), tokens], dim=1)
         return self.to_latent(self.encoder(context))
 
+    def encode_indices(self, actions: Tensor, fps: float, embodiment_index: int, depth: int | None = None) -> Tensor:
+        """actions [B, T, max_action_dim] (normalized) -> token ids [B, depth, n] (all levels by default)."""
+        return self.quantizer(self.encode_latents(actions, fps, embodiment_index), depth=depth).indices
+
     def decode_quantized(self, quantized: Tensor, num_steps: int, fps: float, embodiment_index: int) -> Tensor:
         """quantized [B, n, dim] -> chunk [B, num_steps, max_action_dim] (normalized)."""
         batch = quantized.shape[0]

@@ -102,7 +102,3 @@ class ResidualActionQuantizer(nn.Module):
             raise ValueError(f"tokens have {indices.shape[1]} levels, the quantizer has {self.num_levels}")
         parts = [level.get_output_from_indices(indices[:, i]) for i, level in enumerate(self.levels[: indices.shape[1]])]
         return torch.stack(parts, dim=0).sum(dim=0)
-
-    def codebook_vectors(self, level: int = 0) -> Tensor:
-        """[codebook_size, codebook_dim] code vectors of one level (in the lookup space)."""
-        return self.levels[level].codebook

@@ -153,8 +153,7 @@ class ActionCodecTokenizer(nn.Module):
             raise ValueError(f"levels={levels}: expected 1..{self.num_levels}")
         device = self.normalizer.offset.device
         with eval_mode(self):
-            latents = self.codec.encode_latents(self.normalize(actions.to(device), index), spec.fps, index)
-            indices = self.codec.quantizer(latents, depth=depth).indices
+            indices = self.codec.encode_indices(self.normalize(actions.to(device), index), spec.fps, index, depth)
         return indices[:, 0] if depth == 1 and levels is None else indices
 
     @torch.no_grad()

@@ -163,7 +163,7 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
         codec, e, fps = self.tokenizer.codec, self.embodiment_index, self.spec.fps
         with eval_mode(codec):
             return artifact_entropy(
-                lambda a: codec.quantizer(codec.encode_latents(a, fps, e), depth=1).indices,
+                lambda a: codec.encode_indices(a, fps, e, depth=1),
                 chunk[:ARTIFACT_CHUNKS],
                 ARTIFACT_NOISE_STD * dims,
                 num_samples=ARTIFACT_SAMPLES,
