@@ -7,6 +7,9 @@ Heavy modules (the networks) load lazily, so LeRobot's command-line start-up sta
 from typing import Any
 
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+from .rendering import default_headless_renderer
+
+default_headless_renderer()
 
 __version__ = "0.1.0"
 __all__ = ["ActionCodecTokenizer", "ActionCodecTokenizerConfig", "__version__"]

@@ -7,6 +7,7 @@ which is what the overlap rate compares. Works with any encode/decode pair in ra
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,26 +50,46 @@ def _batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int, desc: s
     return torch.cat(parts)
 
 
-def evaluate_tokenizer(
+@dataclass
+class TokenizedChunks:
+    """A tokenizer's outputs on adjacent chunk pairs: what the metrics and the report are computed from."""
+
+    chunks: Tensor  # [N, T, D] raw units
+    next_chunks: Tensor  # [N, T, D] the same chunks one control step later
+    tokens: Tensor  # [N, n] or [N, levels, n]
+    next_tokens: Tensor
+    reconstruction: Tensor  # [N, T, D] decode(tokens), raw units
+
+
+def tokenize_chunks(
     encode: Callable[[Tensor], Tensor],
     decode: Callable[[Tensor], Tensor],
-    codebook_size: int,
     chunks: Tensor,
     next_chunks: Tensor,
     batch_size: int = 256,
+) -> TokenizedChunks:
+    """Encode both chunk sets and decode the first, in batches."""
+    tokens = _batched(encode, chunks, batch_size, "encode")
+    next_tokens = _batched(encode, next_chunks, batch_size, "encode t+1")
+    reconstruction = _batched(decode, tokens, batch_size, "decode")
+    return TokenizedChunks(chunks, next_chunks, tokens, next_tokens, reconstruction)
+
+
+def score_tokenized(
+    tokenized: TokenizedChunks,
+    encode: Callable[[Tensor], Tensor],
+    codebook_size: int,
     noise_fraction: float = 0.02,
     entropy_chunks: int = 64,
 ) -> dict[str, float]:
     """Reconstruction (raw units), overlap rate, codebook usage and artifact entropy of a tokenizer.
 
-    Artifact entropy uses Gaussian noise of std `noise_fraction` x each dimension's std over `chunks`.
+    Artifact entropy uses Gaussian noise of std `noise_fraction` x each dimension's std over the chunks.
     """
-    tokens = _batched(encode, chunks, batch_size, "encode")
-    tokens_next = _batched(encode, next_chunks, batch_size, "encode t+1")
-    reconstruction = _batched(decode, tokens, batch_size, "decode")
+    chunks, tokens, next_tokens = tokenized.chunks, tokenized.tokens, tokenized.next_tokens
     noise_std = chunks.reshape(-1, chunks.shape[-1]).std(0) * noise_fraction
-    result = {f"reconstruction_{k}": v for k, v in reconstruction_errors(reconstruction, chunks).items()}
-    level0, level0_next = (tokens[:, 0], tokens_next[:, 0]) if tokens.ndim == 3 else (tokens, tokens_next)
+    result = {f"reconstruction_{k}": v for k, v in reconstruction_errors(tokenized.reconstruction, chunks).items()}
+    level0, level0_next = (tokens[:, 0], next_tokens[:, 0]) if tokens.ndim == 3 else (tokens, next_tokens)
     result.update(
         {
             "num_chunks": float(len(chunks)),
@@ -79,5 +100,20 @@ def evaluate_tokenizer(
         }
     )
     if tokens.ndim == 3:
-        result["overlap_rate_all_levels"] = overlap_rate(tokens, tokens_next)
+        result["overlap_rate_all_levels"] = overlap_rate(tokens, next_tokens)
     return result
+
+
+def evaluate_tokenizer(
+    encode: Callable[[Tensor], Tensor],
+    decode: Callable[[Tensor], Tensor],
+    codebook_size: int,
+    chunks: Tensor,
+    next_chunks: Tensor,
+    batch_size: int = 256,
+    noise_fraction: float = 0.02,
+    entropy_chunks: int = 64,
+) -> dict[str, float]:
+    """tokenize_chunks then score_tokenized: the metrics of any encode/decode pair in raw units."""
+    tokenized = tokenize_chunks(encode, decode, chunks, next_chunks, batch_size)
+    return score_tokenized(tokenized, encode, codebook_size, noise_fraction, entropy_chunks)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (Python >= 3.12) and install the package with its test extra. Idempotent: reinstalls only
-# when pyproject.toml changed since the last successful install.
+# Create .venv (Python >= 3.12), install the package with its test and metaworld extras, and the OSMesa
+# library MuJoCo renders with on a CPU. Idempotent: reinstalls only when pyproject.toml changed since the
+# last successful install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,13 +20,28 @@ find_python() {
   return 1
 }
 
+install_osmesa() {
+  # MuJoCo's CPU renderer (MUJOCO_GL=osmesa) for the MetaWorld collector and lerobot-eval.
+  if ldconfig -p 2>/dev/null | grep -q libOSMesa; then return 0; fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  if command -v apt-get >/dev/null 2>&1 &&
+     { $sudo apt-get install -y -qq libosmesa6 >/dev/null 2>&1 ||
+       { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq libosmesa6 >/dev/null 2>&1; }; }; then
+    return 0
+  fi
+  echo "warning: could not install libosmesa6 (MuJoCo's CPU renderer); MetaWorld collection will not run." >&2
+  echo "         Install it with your package manager, or set MUJOCO_GL=egl on a machine with a GPU." >&2
+}
+
+install_osmesa
 if [ ! -x .venv/bin/python ]; then
   "$(find_python)" -m venv .venv
 fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet -e '.[test,metaworld]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

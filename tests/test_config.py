@@ -36,6 +36,12 @@ def test_chunk_request_follows_known_fps_or_max_fps():
     assert ActionCodecTokenizerConfig(fps=30, chunk_seconds=0.5, tcl_shift=2).action_delta_indices == list(range(17))
 
 
+def test_chunk_request_uses_the_registry_specs_chunk_seconds():
+    metaworld = EmbodimentSpec(fps=80, action_dim=4, chunk_seconds=0.5)
+    cfg = ActionCodecTokenizerConfig(embodiment="mw", embodiments={"mw": metaworld}, chunk_seconds=1.0)
+    assert cfg.action_delta_indices == list(range(41))  # 0.5 s at 80 Hz, + shift
+
+
 def test_embodiment_resolution_against_dataset():
     cfg = tiny_config(fps=None)
     spec = cfg.resolve_embodiment(dataset_fps=10, action_names=["a", "b", "c"])

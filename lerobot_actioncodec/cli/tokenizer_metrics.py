@@ -2,7 +2,8 @@
 
 Prints a JSON object (reconstruction MAE/MSE in raw units and relative to the actions' mean absolute
 deviation, overlap rate between chunks one step apart, codebook usage and perplexity, artifact entropy)
-and optionally writes it to --output.
+and optionally writes it to --output. --report writes a PNG with true vs decoded action curves for a few chunks
+and the codebook usage histogram.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ..evaluation import adjacent_chunk_pairs, evaluate_tokenizer, load_episode_actions
+from ..evaluation import adjacent_chunk_pairs, load_episode_actions, score_tokenized, tokenize_chunks
+from ..report import plot_tokenizer_report
 from ..tokenizers.actioncodec import ActionCodecTokenizer
 
 
@@ -31,6 +33,7 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--max-chunks", type=int, default=2000)
     parser.add_argument("--noise-fraction", type=float, default=0.02, help="artifact-entropy noise, x action std")
     parser.add_argument("--output", type=Path, default=None, help="also write the metrics JSON here")
+    parser.add_argument("--report", type=Path, default=None, help="also write a PNG report here")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
@@ -40,19 +43,23 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
     if abs(fps - spec.fps) > 1e-6:
         raise ValueError(f"dataset fps={fps} but the tokenizer's embodiment has fps={spec.fps}; expected equal")
     chunks, next_chunks = adjacent_chunk_pairs(episodes, spec.chunk_length, max_pairs=args.max_chunks)
-    metrics = evaluate_tokenizer(
-        lambda a: tokenizer.encode(a, args.embodiment),
-        lambda t: tokenizer.decode(t, args.embodiment),
-        tokenizer.codebook_size,
-        chunks,
-        next_chunks,
-        noise_fraction=args.noise_fraction,
-    )
+
+    def encode(actions: torch.Tensor) -> torch.Tensor:
+        return tokenizer.encode(actions, args.embodiment)
+
+    def decode(tokens: torch.Tensor) -> torch.Tensor:
+        return tokenizer.decode(tokens, args.embodiment)
+
+    tokenized = tokenize_chunks(encode, decode, chunks, next_chunks)
+    metrics = score_tokenized(tokenized, encode, tokenizer.codebook_size, noise_fraction=args.noise_fraction)
     text = json.dumps(metrics, indent=2)
     print(text)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n")
+    if args.report is not None:
+        plot_tokenizer_report(tokenized, tokenizer.codebook_size, args.report, spec.fps, spec.action_names, metrics)
+        print(f"report: {args.report}")
     return metrics
 
 

@@ -154,10 +154,11 @@ class ActionCodecTokenizerConfig(PreTrainedConfig):
     @property
     def requested_chunk_steps(self) -> int:
         """Steps asked of the dataset for one chunk (exact once the fps is known)."""
-        fps = self.known_fps
-        if fps is None:
+        if self.embodiment in self.embodiments:
+            return self.embodiments[self.embodiment].chunk_length  # the spec's own chunk_seconds and fps
+        if self.fps is None:
             return math.ceil(self.chunk_seconds * self.max_fps)
-        return max(1, round(self.chunk_seconds * fps))
+        return max(1, round(self.chunk_seconds * self.fps))
 
     def resolve_embodiment(self, dataset_fps: float | None, action_names: list[str] | None = None) -> EmbodimentSpec:
         """Make sure the training embodiment has a spec, checking it against the dataset."""

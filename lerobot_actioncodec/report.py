@@ -1,0 +1,69 @@
+"""A one-page PNG report of a tokenizer on a dataset: true vs reconstructed action curves, codebook usage.
+
+Uses matplotlib's object API (`Figure`), so it never needs a display or a global backend switch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .evaluation import TokenizedChunks
+
+
+def example_indices(num_chunks: int, num_examples: int) -> list[int]:
+    """Evenly spread chunk indices, so the examples come from different episodes."""
+    count = min(num_examples, num_chunks)
+    return sorted({int(i) for i in np.linspace(0, num_chunks - 1, count)})
+
+
+def plot_tokenizer_report(
+    tokenized: TokenizedChunks,
+    codebook_size: int,
+    path: str | Path,
+    fps: float,
+    action_names: list[str] | None = None,
+    metrics: dict[str, float] | None = None,
+    num_examples: int = 3,
+) -> Path:
+    """Write the report PNG to `path` and return it."""
+    chunks, reconstruction = tokenized.chunks.numpy(), tokenized.reconstruction.float().numpy()
+    picks = example_indices(len(chunks), num_examples)
+    dims = chunks.shape[-1]
+    names = action_names if action_names and len(action_names) == dims else [f"dim {d}" for d in range(dims)]
+    time = np.arange(chunks.shape[1]) / fps
+    colors = [f"C{d % 10}" for d in range(dims)]
+
+    figure = Figure(figsize=(4.2 * len(picks), 7.5), layout="constrained")
+    grid = figure.add_gridspec(2, len(picks), height_ratios=[1.3, 1.0])
+    for column, index in enumerate(picks):
+        axis = figure.add_subplot(grid[0, column])
+        for d in range(dims):
+            axis.plot(time, chunks[index, :, d], color=colors[d], label=names[d])
+            axis.plot(time, reconstruction[index, :, d], color=colors[d], linestyle="--")
+        axis.set_title(f"chunk {index}: true (solid) vs decoded (dashed)", fontsize=9)
+        axis.set_xlabel("time in chunk [s]")
+        if column == 0:
+            axis.set_ylabel("action (raw units)")
+            axis.legend(fontsize=7, loc="best")
+
+    level0 = tokenized.tokens[:, 0] if tokenized.tokens.ndim == 3 else tokenized.tokens
+    counts = torch.bincount(level0.reshape(-1).long(), minlength=codebook_size).numpy()
+    used = int((counts > 0).sum())
+    axis = figure.add_subplot(grid[1, :])
+    axis.bar(np.arange(codebook_size), counts, width=1.0, color="C0")
+    axis.set_xlim(-0.5, codebook_size - 0.5)
+    axis.set_xlabel("code id")
+    axis.set_ylabel("count")
+    axis.set_title(f"codebook usage: {used} of {codebook_size} codes ({used / codebook_size:.0%}) over {len(chunks)} chunks")
+    if metrics:
+        keys = ("reconstruction_relative_mae", "overlap_rate", "codebook_usage", "artifact_entropy_bits")
+        figure.suptitle("   ".join(f"{k} = {metrics[k]:.3f}" for k in keys if k in metrics), fontsize=10)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path
