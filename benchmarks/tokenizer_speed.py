@@ -8,11 +8,12 @@ which excludes LeRobot's data loading. Usage: python benchmarks/tokenizer_speed.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
+
+from _timing import timed, training_step
 
 from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
     ActionCodecTokenizerConfig,
@@ -22,14 +23,6 @@ from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tok
 )
 
 FPS, DIM = 20, 7
-
-
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
@@ -67,13 +60,7 @@ def main() -> None:
         "task": ["push the cube", "open the drawer"] * 32,
     }
 
-    def step() -> None:
-        loss, _ = policy(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    seconds = timed(step, args.train_steps)
+    seconds = timed(training_step(policy, optimizer, batch), args.train_steps)
     print(f"training, model only, batch 64: {1 / seconds:.2f} steps/s ({seconds * 1e3:.0f} ms/step)")
 
 

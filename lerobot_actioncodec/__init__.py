@@ -1,18 +1,20 @@
 """lerobot-actioncodec: ActionCodec action tokenizers and the VLA policies built on them, for LeRobot.
 
-Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`).
+Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
+`--policy.type=actioncodec`).
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
 from typing import Any
 
+from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
 from .rendering import default_headless_renderer
 
 default_headless_renderer()
 
 __version__ = "0.1.0"
-__all__ = ["ActionCodecTokenizer", "ActionCodecTokenizerConfig", "__version__"]
+__all__ = ["ActionCodecConfig", "ActionCodecTokenizer", "ActionCodecTokenizerConfig", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ def test_register_third_party_plugins_finds_the_type():
     from lerobot.utils.import_utils import register_third_party_plugins
 
     register_third_party_plugins()
-    assert "actioncodec_tokenizer" in PreTrainedConfig.get_known_choices()
+    assert {"actioncodec_tokenizer", "actioncodec"} <= set(PreTrainedConfig.get_known_choices())
 
 
 def test_lerobot_factory_resolves_policy_and_processors():
@@ -35,6 +35,9 @@ def test_lerobot_factory_resolves_policy_and_processors():
     cfg.resolve_embodiment(10)
     pre, post = make_pre_post_processors(cfg)
     assert [s.__class__.__name__ for s in pre.steps][-1] == "NormalizerProcessorStep"
+
+    policy_cls = get_policy_class("actioncodec")
+    assert policy_cls.__name__ == "ActionCodecPolicy" and policy_cls.name == "actioncodec"
 
 
 @pytest.mark.slow

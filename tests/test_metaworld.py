@@ -166,21 +166,47 @@ def test_tokenizer_trains_on_collected_demos_with_the_registry_embodiment(collec
     assert metrics["num_chunks"] > 0 and report.stat().st_size > 10_000
 
 
-@pytest.mark.slow
-def test_lerobot_eval_runs_a_tokenizer_checkpoint_into_the_metaworld_env_and_stops_clearly(collected, tmp_path):
-    """lerobot-eval loads the plugin, builds the env headless, runs our processors, then the tokenizer refuses to act."""
-    root, _ = collected
-    ckpt = lerobot_train("local/metaworld_experts", root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer",
+@pytest.fixture(scope="module")
+def collected_tokenizer(collected, tmp_path_factory):
+    """A tiny tokenizer trained for one step on the collected episode (0.25 s chunks at 80 Hz)."""
+    out = tmp_path_factory.mktemp("metaworld_tokenizer") / "tok"
+    return lerobot_train("local/metaworld_experts", collected[0], out, "--policy.type=actioncodec_tokenizer",
                          "--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64",
                          "--policy.num_tokens=4", "--policy.fps=80", "--policy.chunk_seconds=0.25", steps=1)  # fmt: skip
+
+
+def lerobot_eval_headless(policy_path: Path, out: Path) -> subprocess.CompletedProcess:
+    """One reach-v3 episode through lerobot-eval, with no renderer variables and no display set."""
     env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")}
-    proc = subprocess.run(
-        [str(BIN / "lerobot-eval"), f"--config_path={EVAL_CONFIGS / 'metaworld_demo.json'}", f"--policy.path={ckpt}",
-         "--env.task=reach-v3", "--eval.n_episodes=1", "--policy.device=cpu", f"--output_dir={tmp_path / 'eval'}"],
-        capture_output=True, text=True, timeout=600, env=env,
+    return subprocess.run(
+        [str(BIN / "lerobot-eval"), f"--config_path={EVAL_CONFIGS / 'metaworld_demo.json'}",
+         f"--policy.path={policy_path}", "--env.task=reach-v3", "--eval.n_episodes=1", "--policy.device=cpu",
+         f"--output_dir={out}"],
+        capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_lerobot_eval_runs_a_tokenizer_checkpoint_into_the_metaworld_env_and_stops_clearly(
+    collected_tokenizer, tmp_path
+):
+    """lerobot-eval loads the plugin, builds the env headless, runs our processors, then the tokenizer refuses to act."""
+    proc = lerobot_eval_headless(collected_tokenizer, tmp_path / "eval")
     assert proc.returncode != 0
     assert "is an action tokenizer, not a control policy" in proc.stderr, proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_lerobot_eval_runs_the_actioncodec_policy_on_metaworld(collected, collected_tokenizer, tmp_path):
+    """A (barely trained) compact actioncodec policy acts for a whole 500-step MetaWorld episode under lerobot-eval."""
+    ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", "--policy.type=actioncodec",
+                         f"--policy.tokenizer_path={collected_tokenizer}", "--policy.image_size=32",
+                         "--policy.hidden_size=32", "--policy.num_layers=1", "--policy.num_heads=2", steps=1)  # fmt: skip
+    proc = lerobot_eval_headless(ckpt, tmp_path / "eval")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
+    assert info["per_group"]["reach-v3"]["n_episodes"] == 1
+    assert len(info["per_task"][0]["metrics"]["successes"]) == 1
 
 
 class _ScriptedEnv:

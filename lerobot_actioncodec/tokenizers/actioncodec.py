@@ -65,6 +65,21 @@ class ActionCodecTokenizer(nn.Module):
         with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results
             return ActionCodecTokenizerPolicy.from_pretrained(path).tokenizer
 
+    @classmethod
+    def from_config(cls, config: dict) -> ActionCodecTokenizer:
+        """An untrained tokenizer shaped by a checkpoint's config.json dict (weights come from elsewhere).
+
+        Policies use it to rebuild the tokenizer they embed before loading their own state dict.
+        """
+        import draccus
+
+        from ..policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+
+        if config.get("type") != TOKENIZER_POLICY_TYPE:
+            raise ValueError(f"tokenizer config type={config.get('type')!r}: expected {TOKENIZER_POLICY_TYPE!r}")
+        tokenizer_config = draccus.decode(ActionCodecTokenizerConfig, {k: v for k, v in config.items() if k != "type"})
+        return cls(tokenizer_config.architecture(), tokenizer_config.embodiments, tokenizer_config.embodiment)
+
     # -------------------------------------------------------------- properties
     @property
     def num_tokens(self) -> int:

@@ -18,6 +18,7 @@ from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
+from ..presets import adamw_preset, cosine_preset
 
 
 def _positive(name: str, value: float) -> None:
@@ -241,20 +242,10 @@ class ActionCodecTokenizerConfig(PreTrainedConfig):
         return None
 
     def get_optimizer_preset(self) -> AdamWConfig:
-        return AdamWConfig(
-            lr=self.optimizer_lr,
-            betas=self.optimizer_betas,
-            weight_decay=self.optimizer_weight_decay,
-            grad_clip_norm=self.optimizer_grad_clip_norm,
-        )
+        return adamw_preset(self)
 
     def get_scheduler_preset(self) -> CosineDecayWithWarmupSchedulerConfig:
-        return CosineDecayWithWarmupSchedulerConfig(
-            peak_lr=self.optimizer_lr,
-            decay_lr=self.scheduler_decay_lr,
-            num_warmup_steps=self.scheduler_warmup_steps,
-            num_decay_steps=self.scheduler_decay_steps,
-        )
+        return cosine_preset(self)
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")

@@ -1,0 +1,3 @@
+from .configuration_actioncodec import ActionCodecConfig
+
+__all__ = ["ActionCodecConfig"]

@@ -1,0 +1,28 @@
+"""LeRobot optimizer and scheduler presets shared by this package's configs (same field names in each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lerobot.optim import AdamWConfig
+from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
+
+
+def adamw_preset(config: Any) -> AdamWConfig:
+    """AdamW from a config's optimizer_lr / _betas / _weight_decay / _grad_clip_norm fields."""
+    return AdamWConfig(
+        lr=config.optimizer_lr,
+        betas=config.optimizer_betas,
+        weight_decay=config.optimizer_weight_decay,
+        grad_clip_norm=config.optimizer_grad_clip_norm,
+    )
+
+
+def cosine_preset(config: Any) -> CosineDecayWithWarmupSchedulerConfig:
+    """Linear warm-up then cosine decay from a config's optimizer_lr and scheduler_* fields."""
+    return CosineDecayWithWarmupSchedulerConfig(
+        peak_lr=config.optimizer_lr,
+        decay_lr=config.scheduler_decay_lr,
+        num_warmup_steps=config.scheduler_warmup_steps,
+        num_decay_steps=config.scheduler_decay_steps,
+    )

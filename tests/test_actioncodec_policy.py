@@ -1,0 +1,175 @@
+"""The autoregressive `actioncodec` policy with the compact backbone: layout, decoding, fallback, save/load."""
+
+import json
+import shutil
+
+import pytest
+import torch
+import torch.nn.functional as F
+from lerobot.configs.types import FeatureType, PolicyFeature
+
+from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
+from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+
+from .helpers import ACTION_DIM, TASKS, lerobot_train, smooth_actions, tiny_policy
+
+FEATURES = dict(
+    input_features={
+        "observation.images.front": PolicyFeature(FeatureType.VISUAL, (3, 24, 24)),
+        "observation.images.wrist": PolicyFeature(FeatureType.VISUAL, (3, 16, 16)),
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+    },
+    output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
+)
+SMALL = dict(image_size=16, hidden_size=32, num_layers=1, num_heads=2, ff_mult=2, dropout=0.0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tokenizer") / "pretrained_model"
+    tiny_policy().save_pretrained(path)  # 4 tokens over 64 codes, 10-step chunks of 3-D actions
+    return path
+
+
+def make_policy(tokenizer_dir, **overrides) -> ActionCodecPolicy:
+    torch.manual_seed(0)
+    return ActionCodecPolicy(ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **{**FEATURES, **SMALL, **overrides}))
+
+
+def make_batch(size: int = 4) -> dict:
+    g = torch.Generator().manual_seed(1)
+    return {
+        "observation.images.front": torch.rand(size, 3, 24, 24, generator=g),
+        "observation.images.wrist": torch.rand(size, 3, 16, 16, generator=g),
+        "observation.state": torch.randn(size, 2, generator=g),
+        "action": smooth_actions(size, 10),
+        "task": [TASKS[i % 2] for i in range(size)],
+    }
+
+
+def test_config_reads_the_tokenizer_and_asks_for_one_chunk(tokenizer_dir):
+    cfg = ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **FEATURES)
+    assert cfg.action_delta_indices == list(range(10))
+    assert (cfg.num_action_tokens, cfg.codebook_size, cfg.tokenizer_config["type"]) == (4, 64, "actioncodec_tokenizer")
+
+
+def test_token_layout_loss_on_action_tokens_only_and_causal(tokenizer_dir):
+    policy = make_policy(tokenizer_dir)
+    batch = make_batch()
+    tokens = policy.target_tokens(batch["action"])
+    prefix = policy._prefix(batch)
+    assert tokens.shape == (4, 4) and prefix.shape == (4, 1 * 2 + 1 + 1, 32)  # 2 cameras of 1 patch, state, task
+    logits = policy.backbone(prefix, tokens)
+    assert logits.shape == (4, 4, 64)  # one prediction per action token, over the codebook only
+    loss, logs = policy.forward(batch)
+    assert torch.allclose(loss, F.cross_entropy(logits.reshape(-1, 64), tokens.reshape(-1)))
+    changed = tokens.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 64
+    assert torch.equal(policy.backbone(prefix, changed), logits)  # the last target never feeds a prediction
+    changed[:, 1] = (changed[:, 1] + 1) % 64
+    again = policy.backbone(prefix, changed)
+    assert torch.equal(again[:, :2], logits[:, :2]) and not torch.equal(again[:, 2:], logits[:, 2:])
+    assert 0 <= logs["token_accuracy"] <= 1
+
+
+@pytest.mark.parametrize(("temperature", "top_k"), [(0.0, None), (1.0, None), (2.0, 3)])
+def test_decoding_always_gives_exactly_n_valid_tokens(tokenizer_dir, temperature, top_k):
+    policy = make_policy(tokenizer_dir, temperature=temperature, top_k=top_k).eval()
+    tokens = policy.predict_tokens(make_batch(6))
+    assert tokens.shape == (6, 4) and tokens.dtype == torch.long
+    assert int(tokens.min()) >= 0 and int(tokens.max()) < 64
+    chunk = policy.predict_action_chunk(make_batch(6))
+    assert chunk.shape == (6, 10, ACTION_DIM) and torch.isfinite(chunk).all() and policy.invalid_chunks == 0
+
+
+def test_greedy_decoding_with_cache_matches_teacher_forced_argmax(tokenizer_dir):
+    policy = make_policy(tokenizer_dir).eval()
+    batch = make_batch()
+    tokens = policy.predict_tokens(batch)
+    logits = policy.backbone(policy._prefix(batch), tokens)
+    assert torch.equal(logits.argmax(-1), tokens)
+
+
+def test_invalid_sequences_become_no_motion_and_are_counted(tokenizer_dir):
+    policy = make_policy(tokenizer_dir).eval()
+    tokens = torch.tensor([[1, 2, 3, 4], [1, 2, 64, 4], [-1, 0, 0, 0]])
+    chunk = policy.decode_tokens(tokens)
+    assert policy.invalid_chunks == 2
+    assert torch.equal(chunk[1:], torch.zeros(2, 10, ACTION_DIM)) and chunk[0].abs().sum() > 0
+    assert torch.allclose(chunk[0], policy.tokenizer.decode(tokens[:1])[0])
+
+    hold = make_policy(tokenizer_dir, invalid_action="hold").eval()
+    hold._last_action = torch.tensor([[0.5, -1.0, 2.0]])
+    held = hold.decode_tokens(torch.tensor([[64, 0, 0, 0]]))
+    assert torch.equal(held, torch.tensor([0.5, -1.0, 2.0]).expand(1, 10, 3))
+
+
+def test_select_action_runs_n_action_steps_per_prediction(tokenizer_dir, monkeypatch):
+    policy = make_policy(tokenizer_dir, n_action_steps=3).eval()
+    calls = []
+    original = policy.predict_action_chunk
+    monkeypatch.setattr(policy, "predict_action_chunk", lambda b: calls.append(1) or original(b))
+    batch = make_batch(2)
+    actions = [policy.select_action(batch) for _ in range(7)]
+    assert len(calls) == 3 and all(a.shape == (2, ACTION_DIM) for a in actions)
+    policy.reset()
+    policy.select_action(batch)
+    assert len(calls) == 4
+
+
+def test_save_load_round_trip_predicts_identical_actions_without_the_tokenizer_dir(tokenizer_dir, tmp_path):
+    moved = tmp_path / "tok"
+    shutil.copytree(tokenizer_dir, moved)
+    policy = make_policy(moved).eval()
+    policy.save_pretrained(tmp_path / "policy")
+    shutil.rmtree(moved)  # the checkpoint carries the tokenizer's config and weights
+    loaded = ActionCodecPolicy.from_pretrained(tmp_path / "policy").eval()
+    batch = make_batch()
+    assert torch.equal(loaded.predict_action_chunk(batch), policy.predict_action_chunk(batch))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"backbone": "huge"}, "backbone='huge'"),
+        ({"invalid_action": "stop"}, "invalid_action='stop'"),
+        ({"hidden_size": 33}, "hidden_size=33: expected a multiple of num_heads=2"),
+        ({"temperature": -1.0}, "temperature=-1.0"),
+        ({"top_k": 0}, "top_k=0"),
+        ({"n_action_steps": 11}, r"n_action_steps=11: expected 1..chunk_length=10"),
+        ({"embodiment": "so100"}, "embodiment='so100': the tokenizer knows"),
+    ],
+)
+def test_bad_config_values(tokenizer_dir, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        make_policy(tokenizer_dir, **overrides)
+
+
+def test_tokenizer_path_errors(tmp_path, tokenizer_dir):
+    with pytest.raises(ValueError, match="tokenizer_path is not set"):
+        ActionCodecConfig(**FEATURES).action_delta_indices
+    with pytest.raises(ValueError, match="no config.json"):
+        ActionCodecConfig(tokenizer_path=str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps({"type": "act"}))
+    with pytest.raises(ValueError, match="holds type='act'; expected 'actioncodec_tokenizer'"):
+        ActionCodecConfig(tokenizer_path=str(tmp_path))
+    wrong_dim = {**FEATURES, "output_features": {"action": PolicyFeature(FeatureType.ACTION, (5,))}}
+    with pytest.raises(ValueError, match="dataset action dim=5 .* action_dim=3"):
+        ActionCodecPolicy(ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **{**wrong_dim, **SMALL}))
+    no_camera = {**FEATURES, "input_features": {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}}
+    with pytest.raises(ValueError, match="no camera"):
+        ActionCodecPolicy(ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **{**no_camera, **SMALL}))
+
+
+@pytest.mark.slow
+def test_lerobot_train_trains_the_policy_on_a_trained_tokenizer(tiny_dataset, tmp_path):
+    repo_id, root = tiny_dataset
+    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
+    tokenizer = lerobot_train(repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *tiny)
+    small = ["--policy.image_size=16", "--policy.hidden_size=32", "--policy.num_layers=1", "--policy.num_heads=2"]
+    ckpt = lerobot_train(repo_id, root, tmp_path / "pol", "--policy.type=actioncodec",
+                         f"--policy.tokenizer_path={tokenizer}", *small)  # fmt: skip
+    policy = ActionCodecPolicy.from_pretrained(ckpt).eval()
+    batch = {"observation.images.front": torch.rand(2, 3, 8, 8), "observation.state": torch.randn(2, 3),
+             "task": ["reach the red block"] * 2}  # fmt: skip
+    assert policy.predict_action_chunk(batch).shape == (2, 10, 3)
