@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 
 from ..data.metaworld import DEFAULT_TASKS, EVAL_IMAGE_SIZE, EPISODE_LIMIT, CollectionSettings, collect_metaworld
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # LeRobot's AV1 encoder (SVT-AV1) prints ~25 info lines per episode; keep errors only unless asked.
+    os.environ.setdefault("SVT_LOG", "1")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", required=True, help="dataset directory (created, or resumed if it holds a collection)")
     parser.add_argument("--repo-id", default="local/metaworld_experts")
