@@ -1,4 +1,4 @@
-"""LeRobot optimizer and scheduler presets shared by this package's configs (same field names in each)."""
+"""What this package's configs share: LeRobot optimizer/scheduler presets (same field names in each), value checks."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def cosine_preset(config: Any) -> CosineDecayWithWarmupSchedulerConfig:
         num_warmup_steps=config.scheduler_warmup_steps,
         num_decay_steps=config.scheduler_decay_steps,
     )
+
+
+def require_positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name}={value}: expected > 0")
+
+
+def require_non_negative(name: str, value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{name}={value}: expected >= 0")

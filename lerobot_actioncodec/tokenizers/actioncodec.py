@@ -7,7 +7,6 @@ their checkpoints carry the tokenizer they were trained with.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -20,8 +19,8 @@ from ..codec.architecture import CodecArchitecture
 from ..codec.model import ActionCodecNet
 from ..embodiments import EmbodimentSpec
 from ..normalization import ActionNormalizer
+from ..tokenizer_checkpoint import TOKENIZER_POLICY_TYPE, read_tokenizer_config
 
-TOKENIZER_POLICY_TYPE = "actioncodec_tokenizer"
 
 
 @contextmanager
@@ -53,13 +52,7 @@ class ActionCodecTokenizer(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> ActionCodecTokenizer:
         """Load from a lerobot-train checkpoint's `pretrained_model/` directory."""
-        path = Path(path)
-        config_file = path / "config.json"
-        if not config_file.is_file():
-            raise ValueError(f"path={str(path)!r}: no config.json; expected a checkpoint's pretrained_model/ dir")
-        kind = json.loads(config_file.read_text()).get("type")
-        if kind != TOKENIZER_POLICY_TYPE:
-            raise ValueError(f"checkpoint type={kind!r} at {path}: expected {TOKENIZER_POLICY_TYPE!r}")
+        read_tokenizer_config(path)  # a clear error for a missing or foreign checkpoint
         from ..policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import ActionCodecTokenizerPolicy
 
         with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results

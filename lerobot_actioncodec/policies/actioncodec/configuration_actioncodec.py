@@ -7,9 +7,7 @@ self-contained: `--policy.path` alone restores everything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
@@ -18,7 +16,8 @@ from lerobot.optim import AdamWConfig
 from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
 
 from ...embodiments import EmbodimentSpec
-from ..presets import adamw_preset, cosine_preset
+from ...tokenizer_checkpoint import read_tokenizer_config
+from ..presets import adamw_preset, cosine_preset, require_positive
 
 BACKBONE_CHOICES = ("compact",)
 INVALID_ACTION_CHOICES = ("zeros", "hold")
@@ -79,8 +78,7 @@ class ActionCodecConfig(PreTrainedConfig):
         if self.invalid_action not in INVALID_ACTION_CHOICES:
             raise ValueError(f"invalid_action={self.invalid_action!r}: expected one of {INVALID_ACTION_CHOICES}")
         for name in ("image_size", "hidden_size", "num_layers", "num_heads", "ff_mult", "optimizer_lr"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name}={getattr(self, name)}: expected > 0")
+            require_positive(name, getattr(self, name))
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size={self.hidden_size}: expected a multiple of num_heads={self.num_heads}")
         if self.temperature < 0:
@@ -90,7 +88,7 @@ class ActionCodecConfig(PreTrainedConfig):
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout={self.dropout}: expected in [0, 1)")
         if self.tokenizer_path is not None and self.tokenizer_config is None:
-            self.tokenizer_config = read_tokenizer_config(self.tokenizer_path)
+            self.tokenizer_config = read_tokenizer_config(self.tokenizer_path, field="tokenizer_path")
         if self.tokenizer_config is not None:
             chunk = self.spec.chunk_length
             if self.n_action_steps is not None and not 1 <= self.n_action_steps <= chunk:
@@ -164,13 +162,3 @@ class ActionCodecConfig(PreTrainedConfig):
         if len(states) > 1:
             raise ValueError(f"input_features has {len(states)} state features {states}: expected at most one")
 
-
-def read_tokenizer_config(path: str | Path) -> dict[str, Any]:
-    """The config.json of a trained actioncodec_tokenizer checkpoint, checked for its type."""
-    config_file = Path(path) / "config.json"
-    if not config_file.is_file():
-        raise ValueError(f"tokenizer_path={str(path)!r}: no config.json; expected a checkpoint's pretrained_model/ dir")
-    config = json.loads(config_file.read_text())
-    if config.get("type") != "actioncodec_tokenizer":
-        raise ValueError(f"tokenizer_path={str(path)!r} holds type={config.get('type')!r}; expected 'actioncodec_tokenizer'")
-    return config

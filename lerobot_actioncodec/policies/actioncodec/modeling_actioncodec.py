@@ -38,7 +38,6 @@ class ActionCodecPolicy(PreTrainedPolicy):
         """`weights_follow`: from_pretrained loads every weight (the tokenizer's too) right after construction."""
         super().__init__(config)
         config.validate_features()
-        self.config = config
         self.tokenizer = self._build_tokenizer(config, weights_follow)
         self.tokenizer.requires_grad_(False)
         self.embodiment = config.embodiment_name

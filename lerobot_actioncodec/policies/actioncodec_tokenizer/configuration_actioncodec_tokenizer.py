@@ -18,17 +18,7 @@ from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
-from ..presets import adamw_preset, cosine_preset
-
-
-def _positive(name: str, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{name}={value}: expected > 0")
-
-
-def _non_negative(name: str, value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{name}={value}: expected >= 0")
+from ..presets import adamw_preset, cosine_preset, require_non_negative, require_positive
 
 
 @PreTrainedConfig.register_subclass("actioncodec_tokenizer")
@@ -122,18 +112,18 @@ class ActionCodecTokenizerConfig(PreTrainedConfig):
             for name, spec in self.embodiments.items()
         }
         for name in ("chunk_seconds", "max_fps", "num_tokens", "codebook_size", "codebook_dim", "dim"):
-            _positive(name, getattr(self, name))
+            require_positive(name, getattr(self, name))
         for name in ("num_heads", "encoder_layers", "decoder_layers", "ff_mult", "rvq_levels", "tcl_shift"):
-            _positive(name, getattr(self, name))
+            require_positive(name, getattr(self, name))
         for name in ("tcl_temperature", "perturbation_temperature", "clip_dim", "optimizer_lr"):
-            _positive(name, getattr(self, name))
+            require_positive(name, getattr(self, name))
         for name in (
             "reconstruction_weight", "vq_weight", "tcl_weight", "clip_weight", "latent_l1_weight",
             "perturbation_weight", "perturbation_sigma", "dropout", "num_prompt_tokens",
         ):  # fmt: skip
-            _non_negative(name, getattr(self, name))
+            require_non_negative(name, getattr(self, name))
         if self.fps is not None:
-            _positive("fps", self.fps)
+            require_positive("fps", self.fps)
         if self.dim % self.num_heads:
             raise ValueError(f"dim={self.dim}: expected a multiple of num_heads={self.num_heads}")
         if self.token_mixing not in TOKEN_MIXING_CHOICES:
