@@ -61,7 +61,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for video in (True, False):
             root = Path(tmp) / ("mp4" if video else "png")
-            settings = CollectionSettings(tasks=("reach-v3", args.task), episodes_per_task=2, image_size=64, video=video)
+            settings = CollectionSettings(
+                tasks=("reach-v3", args.task), episodes_per_task=2, image_size=64, video=video
+            )
             collect_metaworld(root, "local/bench", settings, progress=False)
             single, chunked = read_seconds(root, None), read_seconds(root, args.chunk)
             print(f"| {'MP4' if video else 'PNG'} | {single * 1e3:.1f} | {chunked * 1e3:.1f} |")

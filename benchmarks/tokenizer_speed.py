@@ -11,9 +11,8 @@ import argparse
 
 import numpy as np
 import torch
-from lerobot.configs.types import FeatureType, PolicyFeature
-
 from _timing import timed, training_step
+from lerobot.configs.types import FeatureType, PolicyFeature
 
 from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
     ActionCodecTokenizerConfig,
@@ -40,7 +39,10 @@ def main() -> None:
     tok = policy.tokenizer.eval()
     params = sum(p.numel() for p in tok.parameters())
     print(f"ActionCodec tokenizer, default size: {params / 1e6:.2f} M parameters, {args.threads} CPU threads")
-    print(f"chunk: {tok.chunk_length} steps x {tok.action_dim} dims -> {tok.num_tokens} tokens / {tok.codebook_size} codes")
+    print(
+        f"chunk: {tok.chunk_length} steps x {tok.action_dim} dims -> "
+        f"{tok.num_tokens} tokens / {tok.codebook_size} codes"
+    )
     print("| batch | encode ms/chunk | decode ms/chunk |")
     print("|---:|---:|---:|")
     for batch in (1, 256):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -16,3 +18,17 @@ def choose_tokens(logits: Tensor, temperature: float = 0.0, top_k: int | None = 
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
     return torch.multinomial(scaled.softmax(-1), 1).squeeze(-1)
 
+
+def decode_autoregressively(
+    next_logits: Callable[[Tensor | None], Tensor], num_tokens: int, temperature: float = 0.0, top_k: int | None = None
+) -> Tensor:
+    """Exactly `num_tokens` ids [B, n]. `next_logits(None)` reads the prompt, `next_logits(ids)` appends the last
+    chosen ids (a KV cache makes that one new position); both return the next position's [B, S] logits over the
+    action codes only, so every chosen id is a valid code: constrained decoding by construction."""
+    tokens: list[Tensor] = []
+    logits = next_logits(None)
+    for position in range(num_tokens):
+        tokens.append(choose_tokens(logits, temperature, top_k))
+        if position + 1 < num_tokens:
+            logits = next_logits(tokens[-1])
+    return torch.stack(tokens, 1)

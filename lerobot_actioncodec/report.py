@@ -58,7 +58,9 @@ def plot_tokenizer_report(
     axis.set_xlim(-0.5, codebook_size - 0.5)
     axis.set_xlabel("code id")
     axis.set_ylabel("count")
-    axis.set_title(f"codebook usage: {used} of {codebook_size} codes ({used / codebook_size:.0%}) over {len(chunks)} chunks")
+    axis.set_title(
+        f"codebook usage: {used} of {codebook_size} codes ({used / codebook_size:.0%}) over {len(chunks)} chunks"
+    )
     if metrics:
         keys = ("reconstruction_relative_mae", "overlap_rate", "codebook_usage", "artifact_entropy_bits")
         figure.suptitle("   ".join(f"{k} = {metrics[k]:.3f}" for k in keys if k in metrics), fontsize=10)

@@ -49,7 +49,9 @@ def prepare_rvq_checkpoint(vq_checkpoint: str | Path, out: str | Path, levels: i
         raise ValueError(f"levels={levels}: expected >= 2 (level 0 plus at least one residual level)")
     src_levels = ActionCodecTokenizerConfig.from_pretrained(vq_checkpoint).rvq_levels
     if src_levels != 1:
-        raise ValueError(f"checkpoint {vq_checkpoint} has rvq_levels={src_levels}: expected a single-level VQ tokenizer")
+        raise ValueError(
+            f"checkpoint {vq_checkpoint} has rvq_levels={src_levels}: expected a single-level VQ tokenizer"
+        )
     return _derive(vq_checkpoint, out, rvq_levels=levels, rvq_post_training=True)
 
 

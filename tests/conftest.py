@@ -17,6 +17,16 @@ def _seed():
 
 
 @pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory):
+    """A saved tiny tokenizer checkpoint: 4 tokens over 64 codes, 10-step chunks of 3-D actions."""
+    from .helpers import tiny_policy
+
+    path = tmp_path_factory.mktemp("tokenizer") / "pretrained_model"
+    tiny_policy().save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A small LeRobotDataset written with LeRobotDataset.create: 6 episodes x 40 frames, 3-D, 10 fps."""
     from lerobot_actioncodec.data.synthetic import SyntheticSpec, write_synthetic_dataset

@@ -87,7 +87,9 @@ def train_steps(policy: ActionCodecTokenizerPolicy, steps: int, batch: dict, lr:
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run an installed console script of this venv; fail with its output on a non-zero exit."""
     proc = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{args[0]} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, (
+        f"{args[0]} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-6000:]}"
+    )
     return proc
 
 
@@ -107,3 +109,26 @@ def lerobot_train(repo_id: str, root: Path, out: Path, *extra: str, steps: int =
         *extra,
     )
     return out / "checkpoints" / "last" / "pretrained_model"
+
+
+# The policies' test inputs: two cameras of different sizes, a 2-D state, 3-D actions in 10-step chunks.
+POLICY_FEATURES = {
+    "input_features": {
+        "observation.images.front": PolicyFeature(FeatureType.VISUAL, (3, 24, 24)),
+        "observation.images.wrist": PolicyFeature(FeatureType.VISUAL, (3, 16, 16)),
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+    },
+    "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
+}
+
+
+def policy_batch(size: int = 4, tasks: list[str] | None = None) -> dict:
+    """A batch matching POLICY_FEATURES; tasks default to alternating TASKS."""
+    g = torch.Generator().manual_seed(1)
+    return {
+        "observation.images.front": torch.rand(size, 3, 24, 24, generator=g),
+        "observation.images.wrist": torch.rand(size, 3, 16, 16, generator=g),
+        "observation.state": torch.randn(size, 2, generator=g),
+        "action": smooth_actions(size, FPS),
+        "task": tasks if tasks is not None else [TASKS[i % 2] for i in range(size)],
+    }

@@ -1,4 +1,4 @@
-"""The autoregressive `actioncodec` policy with the compact backbone: layout, decoding, fallback, save/load."""
+"""The autoregressive `actioncodec` policy: layout, decoding, fallback, save/load (both backbones where shared)."""
 
 import json
 import shutil
@@ -11,24 +11,14 @@ from lerobot.configs.types import FeatureType, PolicyFeature
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 
-from .helpers import ACTION_DIM, TASKS, lerobot_train, smooth_actions, tiny_policy
+from .helpers import ACTION_DIM, POLICY_FEATURES, lerobot_train, policy_batch
 
-FEATURES = dict(
-    input_features={
-        "observation.images.front": PolicyFeature(FeatureType.VISUAL, (3, 24, 24)),
-        "observation.images.wrist": PolicyFeature(FeatureType.VISUAL, (3, 16, 16)),
-        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-    },
-    output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
+FEATURES = POLICY_FEATURES
+SMALL = dict(
+    backbone="compact", image_size=16, hidden_size=32, num_layers=1, num_heads=2, ff_mult=2, dropout=0.0, device="cpu"
 )
-SMALL = dict(image_size=16, hidden_size=32, num_layers=1, num_heads=2, ff_mult=2, dropout=0.0, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def tokenizer_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tokenizer") / "pretrained_model"
-    tiny_policy().save_pretrained(path)  # 4 tokens over 64 codes, 10-step chunks of 3-D actions
-    return path
+TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
+BACKBONES = pytest.mark.parametrize("backbone", [{}, TINY_VLM], ids=["compact", "smolvlm"])
 
 
 def make_policy(tokenizer_dir, **overrides) -> ActionCodecPolicy:
@@ -37,14 +27,7 @@ def make_policy(tokenizer_dir, **overrides) -> ActionCodecPolicy:
 
 
 def make_batch(size: int = 4) -> dict:
-    g = torch.Generator().manual_seed(1)
-    return {
-        "observation.images.front": torch.rand(size, 3, 24, 24, generator=g),
-        "observation.images.wrist": torch.rand(size, 3, 16, 16, generator=g),
-        "observation.state": torch.randn(size, 2, generator=g),
-        "action": smooth_actions(size, 10),
-        "task": [TASKS[i % 2] for i in range(size)],
-    }
+    return policy_batch(size)
 
 
 def test_config_reads_the_tokenizer_and_asks_for_one_chunk(tokenizer_dir):
@@ -72,9 +55,10 @@ def test_token_layout_loss_on_action_tokens_only_and_causal(tokenizer_dir):
     assert 0 <= logs["token_accuracy"] <= 1
 
 
+@BACKBONES
 @pytest.mark.parametrize(("temperature", "top_k"), [(0.0, None), (1.0, None), (2.0, 3)])
-def test_decoding_always_gives_exactly_n_valid_tokens(tokenizer_dir, temperature, top_k):
-    policy = make_policy(tokenizer_dir, temperature=temperature, top_k=top_k).eval()
+def test_decoding_always_gives_exactly_n_valid_tokens(tokenizer_dir, backbone, temperature, top_k):
+    policy = make_policy(tokenizer_dir, temperature=temperature, top_k=top_k, **backbone).eval()
     tokens = policy.predict_tokens(make_batch(6))
     assert tokens.shape == (6, 4) and tokens.dtype == torch.long
     assert int(tokens.min()) >= 0 and int(tokens.max()) < 64
@@ -82,8 +66,9 @@ def test_decoding_always_gives_exactly_n_valid_tokens(tokenizer_dir, temperature
     assert chunk.shape == (6, 10, ACTION_DIM) and torch.isfinite(chunk).all() and policy.invalid_chunks == 0
 
 
-def test_greedy_decoding_with_cache_matches_teacher_forced_argmax(tokenizer_dir):
-    policy = make_policy(tokenizer_dir).eval()
+@BACKBONES
+def test_greedy_decoding_with_cache_matches_teacher_forced_argmax(tokenizer_dir, backbone):
+    policy = make_policy(tokenizer_dir, **backbone).eval()
     batch = make_batch()
     tokens = policy.predict_tokens(batch)
     logits = policy.backbone(policy._prefix(batch), tokens)
@@ -117,10 +102,11 @@ def test_select_action_runs_n_action_steps_per_prediction(tokenizer_dir, monkeyp
     assert len(calls) == 4
 
 
-def test_save_load_round_trip_predicts_identical_actions_without_the_tokenizer_dir(tokenizer_dir, tmp_path):
+@BACKBONES
+def test_save_load_round_trip_predicts_identical_actions_without_the_tokenizer_dir(tokenizer_dir, tmp_path, backbone):
     moved = tmp_path / "tok"
     shutil.copytree(tokenizer_dir, moved)
-    policy = make_policy(moved).eval()
+    policy = make_policy(moved, **backbone).eval()
     policy.save_pretrained(tmp_path / "policy")
     shutil.rmtree(moved)  # the checkpoint carries the tokenizer's config and weights
     loaded = ActionCodecPolicy.from_pretrained(tmp_path / "policy").eval()
@@ -166,7 +152,13 @@ def test_lerobot_train_trains_the_policy_on_a_trained_tokenizer(tiny_dataset, tm
     repo_id, root = tiny_dataset
     tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
     tokenizer = lerobot_train(repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *tiny)
-    small = ["--policy.image_size=16", "--policy.hidden_size=32", "--policy.num_layers=1", "--policy.num_heads=2"]
+    small = [
+        "--policy.backbone=compact",
+        "--policy.image_size=16",
+        "--policy.hidden_size=32",
+        "--policy.num_layers=1",
+        "--policy.num_heads=2",
+    ]
     ckpt = lerobot_train(repo_id, root, tmp_path / "pol", "--policy.type=actioncodec",
                          f"--policy.tokenizer_path={tokenizer}", *small)  # fmt: skip
     policy = ActionCodecPolicy.from_pretrained(ckpt).eval()

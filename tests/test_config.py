@@ -86,7 +86,9 @@ def test_shipped_registry_loads():
     from pathlib import Path
 
     specs = load_registry(Path(__file__).parents[1] / "configs" / "embodiments.json")
-    assert specs["libero_franka"] == EmbodimentSpec(fps=20, action_dim=7, action_names=specs["libero_franka"].action_names)
+    assert specs["libero_franka"] == EmbodimentSpec(
+        fps=20, action_dim=7, action_names=specs["libero_franka"].action_names
+    )
     assert all(spec.chunk_length >= 1 for spec in specs.values())
 
 

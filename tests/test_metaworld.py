@@ -160,8 +160,9 @@ def test_tokenizer_trains_on_collected_demos_with_the_registry_embodiment(collec
                          f"--policy.embodiment_registry={REGISTRY}",
                          "--policy.embodiment=metaworld_sawyer", *tiny, steps=2)  # fmt: skip
     report = tmp_path / "report.png"
-    proc = run_cli("actioncodec-tokenizer-metrics", "--checkpoint", str(ckpt), "--dataset.repo_id=local/metaworld_experts",
-                   f"--dataset.root={root}", "--report", str(report))  # fmt: skip
+    proc = run_cli("actioncodec-tokenizer-metrics", "--checkpoint", str(ckpt),
+                   "--dataset.repo_id=local/metaworld_experts", f"--dataset.root={root}",
+                   "--report", str(report))  # fmt: skip
     metrics = json.loads(proc.stdout[proc.stdout.index("{") : proc.stdout.rindex("}") + 1])
     assert metrics["num_chunks"] > 0 and report.stat().st_size > 10_000
 
@@ -172,7 +173,8 @@ def collected_tokenizer(collected, tmp_path_factory):
     out = tmp_path_factory.mktemp("metaworld_tokenizer") / "tok"
     return lerobot_train("local/metaworld_experts", collected[0], out, "--policy.type=actioncodec_tokenizer",
                          "--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64",
-                         "--policy.num_tokens=4", "--policy.fps=80", "--policy.chunk_seconds=0.25", steps=1)  # fmt: skip
+                         "--policy.num_tokens=4", "--policy.fps=80", "--policy.chunk_seconds=0.25",
+                         steps=1)  # fmt: skip
 
 
 def lerobot_eval_headless(policy_path: Path, out: Path) -> subprocess.CompletedProcess:
@@ -190,7 +192,7 @@ def lerobot_eval_headless(policy_path: Path, out: Path) -> subprocess.CompletedP
 def test_lerobot_eval_runs_a_tokenizer_checkpoint_into_the_metaworld_env_and_stops_clearly(
     collected_tokenizer, tmp_path
 ):
-    """lerobot-eval loads the plugin, builds the env headless, runs our processors, then the tokenizer refuses to act."""
+    """lerobot-eval loads the plugin, builds the env headless, runs our processors, then the tokenizer refuses."""
     proc = lerobot_eval_headless(collected_tokenizer, tmp_path / "eval")
     assert proc.returncode != 0
     assert "is an action tokenizer, not a control policy" in proc.stderr, proc.stderr[-3000:]
@@ -200,13 +202,16 @@ def test_lerobot_eval_runs_a_tokenizer_checkpoint_into_the_metaworld_env_and_sto
 def test_lerobot_eval_runs_the_actioncodec_policy_on_metaworld(collected, collected_tokenizer, tmp_path):
     """A (barely trained) compact actioncodec policy acts for a whole 500-step MetaWorld episode under lerobot-eval."""
     ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", "--policy.type=actioncodec",
-                         f"--policy.tokenizer_path={collected_tokenizer}", "--policy.image_size=32",
-                         "--policy.hidden_size=32", "--policy.num_layers=1", "--policy.num_heads=2", steps=1)  # fmt: skip
+                         f"--policy.tokenizer_path={collected_tokenizer}", "--policy.backbone=compact",
+                         "--policy.image_size=32", "--policy.hidden_size=32", "--policy.num_layers=1",
+                         "--policy.num_heads=2", steps=1)  # fmt: skip
     proc = lerobot_eval_headless(ckpt, tmp_path / "eval")
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
     assert info["per_group"]["reach-v3"]["n_episodes"] == 1
     assert len(info["per_task"][0]["metrics"]["successes"]) == 1
+    report = run_cli("actioncodec-eval-report", f"--eval-dir={tmp_path / 'eval'}")
+    assert "| reach-v3 | 1 |" in report.stdout
 
 
 class _ScriptedEnv:

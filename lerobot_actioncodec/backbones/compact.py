@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from transformers import DynamicCache, LlamaConfig, LlamaModel
 
-from ..decoding import choose_tokens
+from ..decoding import decode_autoregressively
 from ..text_encoders import HashingTextEncoder
 
 PATCH = 16  # the image encoder downsamples by 16: a 128 x 128 camera gives 8 x 8 patch tokens
@@ -97,11 +97,13 @@ class CompactBackbone(nn.Module):
     def generate(self, prefix: Tensor, temperature: float = 0.0, top_k: int | None = None) -> Tensor:
         """Exactly n tokens [B, n], each one of the S codes, decoded with a KV cache."""
         cache = DynamicCache()
-        step_input = torch.cat([prefix, self._bos(len(prefix), prefix.device)], 1)
-        tokens = []
-        for _ in range(self.num_action_tokens):
+
+        def next_logits(previous: Tensor | None) -> Tensor:
+            if previous is None:
+                step_input = torch.cat([prefix, self._bos(len(prefix), prefix.device)], 1)
+            else:
+                step_input = self.action_embedding(previous).unsqueeze(1)
             hidden = self.decoder(inputs_embeds=step_input, past_key_values=cache, use_cache=True).last_hidden_state
-            token = choose_tokens(self.head(hidden[:, -1]), temperature, top_k)
-            tokens.append(token)
-            step_input = self.action_embedding(token).unsqueeze(1)
-        return torch.stack(tokens, 1)
+            return self.head(hidden[:, -1])
+
+        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k)

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 
-from ..data.metaworld import DEFAULT_TASKS, EVAL_IMAGE_SIZE, EPISODE_LIMIT, CollectionSettings, collect_metaworld
+from ..data.metaworld import DEFAULT_TASKS, EPISODE_LIMIT, EVAL_IMAGE_SIZE, CollectionSettings, collect_metaworld
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     # LeRobot's AV1 encoder (SVT-AV1) prints ~25 info lines per episode; keep errors only unless asked.
     os.environ.setdefault("SVT_LOG", "1")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", required=True, help="dataset directory (created, or resumed if it holds a collection)")
+    parser.add_argument(
+        "--root", required=True, help="dataset directory (created, or resumed if it holds a collection)"
+    )
     parser.add_argument("--repo-id", default="local/metaworld_experts")
     parser.add_argument(
         "--tasks", default=",".join(DEFAULT_TASKS),

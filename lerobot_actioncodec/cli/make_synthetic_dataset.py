@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     spec = SyntheticSpec(args.episodes, args.episode_length, args.action_dim, args.fps, args.image_size, args.seed)
     dataset = write_synthetic_dataset(args.root, args.repo_id, spec)
-    print(f"wrote {dataset.meta.total_episodes} episodes, {dataset.meta.total_frames} frames at {spec.fps} fps to {args.root}")
+    print(
+        f"wrote {dataset.meta.total_episodes} episodes, {dataset.meta.total_frames} frames "
+        f"at {spec.fps} fps to {args.root}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from .architecture import CodecArchitecture
 from .embeddings import EmbodimentSoftPrompts, FourierTimeEmbedding, chunk_timestamps
-from .perceiver import PerceiverDecoder, PerceiverEncoder, TokenMixing
+from .perceiver import PerceiverDecoder, PerceiverEncoder
 from .quantizers import ResidualActionQuantizer
 
 

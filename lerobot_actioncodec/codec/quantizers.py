@@ -100,5 +100,7 @@ class ResidualActionQuantizer(nn.Module):
         """indices [B, levels_used, n] -> summed code vectors [B, n, dim]."""
         if indices.shape[1] > self.num_levels:
             raise ValueError(f"tokens have {indices.shape[1]} levels, the quantizer has {self.num_levels}")
-        parts = [level.get_output_from_indices(indices[:, i]) for i, level in enumerate(self.levels[: indices.shape[1]])]
+        parts = [
+            level.get_output_from_indices(indices[:, i]) for i, level in enumerate(self.levels[: indices.shape[1]])
+        ]
         return torch.stack(parts, dim=0).sum(dim=0)

@@ -103,9 +103,7 @@ def import_lerobot_metaworld() -> ModuleType:
     try:
         from lerobot.envs import metaworld as lerobot_metaworld
     except ImportError as err:
-        raise ImportError(
-            "MetaWorld is not installed: pip install 'lerobot_policy_actioncodec[metaworld]'"
-        ) from err
+        raise ImportError("MetaWorld is not installed: pip install 'lerobot_policy_actioncodec[metaworld]'") from err
     return lerobot_metaworld
 
 
@@ -131,7 +129,11 @@ def metaworld_features(image_size: int, video: bool = True) -> dict[str, dict]:
     from lerobot.utils.constants import ACTION, OBS_IMAGE, OBS_STATE
 
     return {
-        OBS_IMAGE: {"dtype": "video" if video else "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]},
+        OBS_IMAGE: {
+            "dtype": "video" if video else "image",
+            "shape": (image_size, image_size, 3),
+            "names": ["height", "width", "channels"],
+        },
         OBS_STATE: {"dtype": "float32", "shape": (len(STATE_NAMES),), "names": STATE_NAMES},
         ACTION: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": ACTION_NAMES},
     }
@@ -162,7 +164,9 @@ def rollout_expert(
     for _ in range(max_steps):
         # The expert reads MetaWorld's full 39-D state, which LeRobot's wrapper reduces to 4-D.
         expert_action = np.asarray(env.expert_policy.get_action(env._env._get_obs()), dtype=np.float64)
-        noisy = expert_action + rng.normal(0.0, action_noise, size=expert_action.shape) if action_noise else expert_action
+        noisy = (
+            expert_action + rng.normal(0.0, action_noise, size=expert_action.shape) if action_noise else expert_action
+        )
         action = np.clip(noisy, -1.0, 1.0).astype(np.float32)
         frames.append({OBS_IMAGE: obs["pixels"], OBS_STATE: obs["agent_pos"].astype(np.float32), ACTION: action})
         obs, _, terminated, truncated, info = env.step(action)
@@ -224,7 +228,10 @@ def _open_dataset(root: Path, repo_id: str, settings: CollectionSettings, resume
         expected = metaworld_features(settings.image_size, settings.video)
         for key, feature in expected.items():
             if tuple(dataset.meta.features[key]["shape"]) != feature["shape"]:
-                raise ValueError(f"dataset in {root}: feature {key!r} has shape {dataset.meta.features[key]['shape']}, expected {feature['shape']}")
+                raise ValueError(
+                    f"dataset in {root}: feature {key!r} has shape {dataset.meta.features[key]['shape']}, "
+                    f"expected {feature['shape']}"
+                )
         return dataset
     return LeRobotDataset.create(
         repo_id,
@@ -242,7 +249,9 @@ def collect_metaworld(
 ) -> CollectionSummary:
     """Roll out the experts for `settings.tasks` and append the successful episodes to the dataset at `root`."""
     lerobot_metaworld = import_lerobot_metaworld()
-    tasks = expand_tasks(settings.tasks, list(lerobot_metaworld.TASK_DESCRIPTIONS), lerobot_metaworld.DIFFICULTY_TO_TASKS)
+    tasks = expand_tasks(
+        settings.tasks, list(lerobot_metaworld.TASK_DESCRIPTIONS), lerobot_metaworld.DIFFICULTY_TO_TASKS
+    )
     root = Path(root)
     record = CollectionRecord.open(root, settings)
     resume = record is not None
@@ -291,7 +300,9 @@ def _collect_task(
                     "(the episodes kept so far stay in the dataset; rerun to resume)"
                 )
             bar.set_postfix(task=task, attempt=attempt)
-            frames, success = rollout_expert(env, _episode_rng(settings.seed, task, attempt), settings.action_noise, settings.max_steps)
+            frames, success = rollout_expert(
+                env, _episode_rng(settings.seed, task, attempt), settings.action_noise, settings.max_steps
+            )
             if success:
                 for frame in frames:
                     dataset.add_frame({**frame, "task": description})

@@ -75,7 +75,9 @@ def generate_episodes(spec: SyntheticSpec) -> list[tuple[np.ndarray, str]]:
     episodes = []
     for index in range(spec.num_episodes):
         task_id = index % len(spec.tasks)
-        episodes.append((smooth_episode(rng, styles[task_id], spec.episode_length, spec.fps, spec.action_dim), spec.tasks[task_id]))
+        episodes.append(
+            (smooth_episode(rng, styles[task_id], spec.episode_length, spec.fps, spec.action_dim), spec.tasks[task_id])
+        )
     return episodes
 
 
@@ -88,7 +90,9 @@ def render_state(state: np.ndarray, size: int) -> np.ndarray:
     return image
 
 
-def write_synthetic_dataset(root: str | Path, repo_id: str = "local/synthetic_smooth", spec: SyntheticSpec | None = None):
+def write_synthetic_dataset(
+    root: str | Path, repo_id: str = "local/synthetic_smooth", spec: SyntheticSpec | None = None
+):
     """Write the dataset to `root` (which must not exist) and return the LeRobotDataset."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 

@@ -22,7 +22,6 @@ from ..normalization import ActionNormalizer
 from ..tokenizer_checkpoint import TOKENIZER_POLICY_TYPE, read_tokenizer_config
 
 
-
 @contextmanager
 def eval_mode(module: nn.Module) -> Iterator[None]:
     """Run in eval mode (no dropout, no codebook updates) and restore the previous mode after."""

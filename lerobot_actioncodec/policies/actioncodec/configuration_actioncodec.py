@@ -17,9 +17,14 @@ from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
 
 from ...embodiments import EmbodimentSpec
 from ...tokenizer_checkpoint import read_tokenizer_config
-from ..presets import adamw_preset, cosine_preset, require_positive
+from ..presets import adamw_preset, cosine_preset, require_non_negative, require_positive
 
-BACKBONE_CHOICES = ("compact",)
+BACKBONE_CHOICES = ("smolvlm", "compact")
+DEFAULT_VLM = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
+# Per-backbone defaults: the paper's 224 px views and 1e-4 peak rate (Table 7) for the VLM, and what trains the
+# compact model from scratch on a CPU.
+IMAGE_SIZE_DEFAULTS = {"smolvlm": 224, "compact": 128}
+LR_DEFAULTS = {"smolvlm": 1e-4, "compact": 3e-4}
 INVALID_ACTION_CHOICES = ("zeros", "hold")
 
 
@@ -35,9 +40,19 @@ class ActionCodecConfig(PreTrainedConfig):
     embodiment: str | None = None
 
     # --- backbone -------------------------------------------------------------------------------
-    backbone: str = "compact"
+    # smolvlm: SmolVLM2 with the action vocabulary (the paper's policy); compact: a small model for CPUs.
+    backbone: str = "smolvlm"
+    # Every camera is resized to image_size x image_size, then the views are placed side by side (Table 6).
+    # None: 224 for smolvlm, 128 for compact.
+    image_size: int | None = None
+    # smolvlm: a hub id (256M/500M/2.2B SmolVLM2 work) or a local directory; "tiny-random" builds a tiny,
+    # randomly initialised SmolVLM with a locally built tokenizer (tests and smoke runs, no download).
+    vlm_model_name: str = DEFAULT_VLM
+    vlm_pretrained_weights: bool = True  # False: the architecture of vlm_model_name, randomly initialised
+    lora_rank: int = 0  # 0: full fine-tuning (the paper); > 0: LoRA adapters of this rank (peft)
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
     # compact: a conv image encoder + a causal transformer decoder (NAC's policy size: d=256, 4 layers, 4 heads)
-    image_size: int = 128  # every camera is resized to image_size x image_size, then placed side by side
     hidden_size: int = 256
     num_layers: int = 4
     num_heads: int = 4
@@ -54,7 +69,7 @@ class ActionCodecConfig(PreTrainedConfig):
     invalid_action: str = "zeros"
 
     # --- optimization ---------------------------------------------------------------------------
-    optimizer_lr: float = 3e-4  # paper (SmolVLM2 2.2B, LIBERO): 1e-4
+    optimizer_lr: float | None = None  # None: 1e-4 for smolvlm (paper, 2.2B on LIBERO), 3e-4 for compact
     optimizer_betas: tuple[float, float] = (0.9, 0.95)
     optimizer_weight_decay: float = 0.01
     optimizer_grad_clip_norm: float = 1.0
@@ -75,18 +90,24 @@ class ActionCodecConfig(PreTrainedConfig):
         super().__post_init__()
         if self.backbone not in BACKBONE_CHOICES:
             raise ValueError(f"backbone={self.backbone!r}: expected one of {BACKBONE_CHOICES}")
+        if self.image_size is None:
+            self.image_size = IMAGE_SIZE_DEFAULTS[self.backbone]
+        if self.optimizer_lr is None:
+            self.optimizer_lr = LR_DEFAULTS[self.backbone]
         if self.invalid_action not in INVALID_ACTION_CHOICES:
             raise ValueError(f"invalid_action={self.invalid_action!r}: expected one of {INVALID_ACTION_CHOICES}")
-        for name in ("image_size", "hidden_size", "num_layers", "num_heads", "ff_mult", "optimizer_lr"):
+        for name in ("image_size", "hidden_size", "num_layers", "num_heads", "ff_mult", "optimizer_lr", "lora_alpha"):
             require_positive(name, getattr(self, name))
+        require_non_negative("lora_rank", self.lora_rank)
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size={self.hidden_size}: expected a multiple of num_heads={self.num_heads}")
         if self.temperature < 0:
             raise ValueError(f"temperature={self.temperature}: expected >= 0 (0 is greedy)")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k={self.top_k}: expected >= 1 or None")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout={self.dropout}: expected in [0, 1)")
+        for name in ("dropout", "lora_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: expected in [0, 1)")
         if self.tokenizer_path is not None and self.tokenizer_config is None:
             self.tokenizer_config = read_tokenizer_config(self.tokenizer_path, field="tokenizer_path")
         if self.tokenizer_config is not None:
@@ -161,4 +182,3 @@ class ActionCodecConfig(PreTrainedConfig):
         states = [k for k, f in self.input_features.items() if f.type is FeatureType.STATE]
         if len(states) > 1:
             raise ValueError(f"input_features has {len(states)} state features {states}: expected at most one")
-

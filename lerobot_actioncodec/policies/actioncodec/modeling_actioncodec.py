@@ -22,10 +22,29 @@ from lerobot.utils.constants import ACTION
 from torch import Tensor, nn
 
 from ...backbones.compact import CompactBackbone
+from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
 from ...tokenizers.actioncodec import ActionCodecTokenizer
 from .configuration_actioncodec import ActionCodecConfig
 
 logger = logging.getLogger(__name__)
+VLM_FILES = "vlm"  # in a smolvlm policy's checkpoint: the expanded tokenizer and the VLM config
+
+
+def saved_vlm_files(pretrained_name_or_path: Any, **hub_kwargs: Any) -> Path | None:
+    """The checkpoint's `vlm/` folder: a local directory's, or fetched from a hub repository; None if absent."""
+    local = Path(pretrained_name_or_path) / VLM_FILES
+    if Path(pretrained_name_or_path).is_dir():
+        return local if local.is_dir() else None
+    from huggingface_hub import snapshot_download
+
+    keys = ("revision", "cache_dir", "force_download", "token", "local_files_only")
+    root = snapshot_download(
+        str(pretrained_name_or_path),
+        allow_patterns=[f"{VLM_FILES}/*"],
+        **{k: hub_kwargs[k] for k in keys if k in hub_kwargs},
+    )
+    found = Path(root) / VLM_FILES
+    return found if found.is_dir() else None
 
 
 class ActionCodecPolicy(PreTrainedPolicy):
@@ -33,9 +52,15 @@ class ActionCodecPolicy(PreTrainedPolicy):
     name = "actioncodec"
 
     def __init__(
-        self, config: ActionCodecConfig, dataset_stats: dict | None = None, weights_follow: bool = False, **kwargs: Any
+        self,
+        config: ActionCodecConfig,
+        dataset_stats: dict | None = None,
+        weights_follow: bool = False,
+        vlm_files: Path | None = None,
+        **kwargs: Any,
     ):
-        """`weights_follow`: from_pretrained loads every weight (the tokenizer's too) right after construction."""
+        """`weights_follow`: from_pretrained loads every weight (the tokenizer's too) right after construction.
+        `vlm_files`: a checkpoint's `vlm/` folder (smolvlm: its expanded tokenizer and config)."""
         super().__init__(config)
         config.validate_features()
         self.tokenizer = self._build_tokenizer(config, weights_follow)
@@ -47,18 +72,7 @@ class ActionCodecPolicy(PreTrainedPolicy):
         state_keys = [k for k, f in config.input_features.items() if f.type is FeatureType.STATE]
         self.state_key = state_keys[0] if state_keys else None
         state_dim = config.input_features[self.state_key].shape[0] if self.state_key else 0
-        self.backbone = CompactBackbone(
-            codebook_size=config.codebook_size,
-            num_action_tokens=config.num_action_tokens,
-            state_dim=state_dim,
-            image_height=config.image_size,
-            image_width=config.image_size * len(self.image_keys),
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            num_heads=config.num_heads,
-            ff_mult=config.ff_mult,
-            dropout=config.dropout,
-        )
+        self.backbone = self._build_backbone(config, state_dim, len(self.image_keys), weights_follow, vlm_files)
         self.invalid_chunks = 0
         self.reset()
 
@@ -72,6 +86,34 @@ class ActionCodecPolicy(PreTrainedPolicy):
                 "(pretrained_model/ with config.json and model.safetensors)"
             )
         return ActionCodecTokenizer.from_pretrained(config.tokenizer_path)
+
+    @staticmethod
+    def _build_backbone(
+        config: ActionCodecConfig, state_dim: int, cameras: int, weights_follow: bool, vlm_files: Path | None
+    ) -> CompactBackbone | SmolVLMBackbone:
+        """`weights_follow`: the VLM's pretrained weights are not loaded, the checkpoint's replace them."""
+        if config.backbone == "smolvlm":
+            lora = LoRASettings(config.lora_rank, config.lora_alpha, config.lora_dropout)
+            return SmolVLMBackbone(
+                config.vlm_model_name,
+                codebook_size=config.codebook_size,
+                num_action_tokens=config.num_action_tokens,
+                pretrained_weights=config.vlm_pretrained_weights and not weights_follow,
+                lora=lora,
+                saved_files=vlm_files,
+            )
+        return CompactBackbone(
+            codebook_size=config.codebook_size,
+            num_action_tokens=config.num_action_tokens,
+            state_dim=state_dim,
+            image_height=config.image_size,
+            image_width=config.image_size * cameras,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            num_heads=config.num_heads,
+            ff_mult=config.ff_mult,
+            dropout=config.dropout,
+        )
 
     def _check_tokenizer_agrees(self) -> None:
         """The config's view of the tokenizer (vocab, chunk, action dim) must be the loaded tokenizer's."""
@@ -88,8 +130,17 @@ class ActionCodecPolicy(PreTrainedPolicy):
 
     @classmethod
     def from_pretrained(cls, pretrained_name_or_path: Any, *, strict: bool = True, **kwargs: Any):
-        """As LeRobot's, strict by default; the tokenizer is rebuilt from the stored config, then loaded."""
-        return super().from_pretrained(pretrained_name_or_path, strict=strict, weights_follow=True, **kwargs)
+        """As LeRobot's, strict by default; the tokenizer (and the VLM) are rebuilt from the stored files, then
+        every weight is loaded from the checkpoint, so no download and no tokenizer_path are needed."""
+        vlm_files = saved_vlm_files(pretrained_name_or_path, **kwargs)
+        return super().from_pretrained(
+            pretrained_name_or_path, strict=strict, weights_follow=True, vlm_files=vlm_files, **kwargs
+        )
+
+    def _save_pretrained(self, save_directory: Path, state_dict: dict[str, Tensor] | None = None) -> None:
+        super()._save_pretrained(save_directory, state_dict=state_dict)
+        if isinstance(self.backbone, SmolVLMBackbone):
+            self.backbone.save_files(Path(save_directory) / VLM_FILES)
 
     def get_optim_params(self) -> list[nn.Parameter]:
         return [p for p in self.backbone.parameters() if p.requires_grad]

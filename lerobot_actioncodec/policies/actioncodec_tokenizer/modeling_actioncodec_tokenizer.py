@@ -10,9 +10,8 @@ import math
 from typing import Any
 
 import torch
-from torch import Tensor, nn
-
 from lerobot.policies.pretrained import PreTrainedPolicy
+from torch import Tensor, nn
 
 from ...codec.losses import info_nce, latent_l1, masked_mean, reconstruction_loss, same_text_labels, siglip_loss
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
@@ -102,12 +101,18 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
         pair_valid = valid[:, shift + steps - 1]
 
         terms = {
-            "reconstruction": (cfg.reconstruction_weight, reconstruction_loss(reconstruction, chunk, mask, cfg.reconstruction_loss)),
+            "reconstruction": (
+                cfg.reconstruction_weight,
+                reconstruction_loss(reconstruction, chunk, mask, cfg.reconstruction_loss),
+            ),
             "vq": (cfg.vq_weight, quantized.loss),
         }  # fmt: skip
         if not cfg.rvq_post_training:
             if cfg.tcl_weight > 0:
-                terms["tcl"] = (cfg.tcl_weight, info_nce(latents.flatten(1), latents_next.flatten(1), cfg.tcl_temperature, pair_valid))
+                terms["tcl"] = (
+                    cfg.tcl_weight,
+                    info_nce(latents.flatten(1), latents_next.flatten(1), cfg.tcl_temperature, pair_valid),
+                )
             if self.text_encoder is not None:
                 terms["clip"] = (cfg.clip_weight, self._clip_loss(latents, batch))
             if cfg.latent_l1_weight > 0:
@@ -115,7 +120,8 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
             if cfg.perturbation_weight > 0:
                 noise = torch.randn_like(chunk) * cfg.perturbation_sigma * dims
                 perturbed = codec.encode_latents(chunk + noise, fps, e)
-                terms["perturbation"] = (cfg.perturbation_weight, info_nce(latents.flatten(1), perturbed.flatten(1), cfg.perturbation_temperature))  # fmt: skip
+                nce = info_nce(latents.flatten(1), perturbed.flatten(1), cfg.perturbation_temperature)
+                terms["perturbation"] = (cfg.perturbation_weight, nce)
         loss = sum(weight * value for weight, value in terms.values())
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
         logs.update(self._metrics(reconstruction, chunk, mask, latents, latents_next, pair_valid))
@@ -135,7 +141,13 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
 
     @torch.no_grad()
     def _metrics(
-        self, reconstruction: Tensor, chunk: Tensor, mask: Tensor, latents: Tensor, latents_next: Tensor, pair_valid: Tensor
+        self,
+        reconstruction: Tensor,
+        chunk: Tensor,
+        mask: Tensor,
+        latents: Tensor,
+        latents_next: Tensor,
+        pair_valid: Tensor,
     ) -> dict[str, float]:
         scale = self.tokenizer.normalizer.scale[self.embodiment_index]
         err = (reconstruction - chunk).abs()

@@ -1,0 +1,66 @@
+"""actioncodec-eval-report: success per task from a `lerobot-eval` run's eval_info.json.
+
+lerobot-eval prints aggregates per task group; this prints one row per task (episodes, successes, success
+rate, mean max reward) and the overall rate, and optionally writes them as JSON (--output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def success_per_task(eval_info: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per evaluated task, in eval order."""
+    if "per_task" not in eval_info:
+        raise ValueError("eval_info has no 'per_task' entry: expected the eval_info.json that lerobot-eval writes")
+    rows = []
+    for entry in eval_info["per_task"]:
+        metrics = entry["metrics"]
+        successes = [bool(s) for s in metrics["successes"]]
+        max_rewards = metrics.get("max_rewards") or []
+        rows.append(
+            {
+                "task": entry["task_group"]
+                if entry.get("task_id", 0) == 0
+                else f"{entry['task_group']}/{entry['task_id']}",
+                "episodes": len(successes),
+                "successes": sum(successes),
+                "success_rate": sum(successes) / len(successes) if successes else 0.0,
+                "mean_max_reward": sum(max_rewards) / len(max_rewards) if max_rewards else None,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| task | episodes | successes | success rate | mean max reward |", "|---|---:|---:|---:|---:|"]
+    for row in rows:
+        reward = "n/a" if row["mean_max_reward"] is None else f"{row['mean_max_reward']:.2f}"
+        lines.append(
+            f"| {row['task']} | {row['episodes']} | {row['successes']} | {row['success_rate']:.0%} | {reward} |"
+        )
+    episodes = sum(r["episodes"] for r in rows)
+    successes = sum(r["successes"] for r in rows)
+    lines.append(f"| **all** | {episodes} | {successes} | {successes / max(episodes, 1):.0%} | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval-dir", type=Path, required=True, help="lerobot-eval's --output_dir")
+    parser.add_argument("--output", type=Path, default=None, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    info_path = args.eval_dir / "eval_info.json"
+    if not info_path.is_file():
+        raise SystemExit(f"--eval-dir={args.eval_dir}: no eval_info.json; expected a lerobot-eval --output_dir")
+    rows = success_per_task(json.loads(info_path.read_text()))
+    print(format_table(rows))
+    if args.output is not None:
+        args.output.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
