@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from torch import Tensor
 
 from .evaluation import TokenizedChunks
 
@@ -68,4 +69,42 @@ def plot_tokenizer_report(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_benchmark(
+    chunks: Tensor,
+    reconstructions: dict[str, Tensor],
+    metrics: dict[str, dict[str, float]],
+    path: str | Path,
+    fps: float,
+    num_examples: int = 3,
+) -> Path:
+    """Top: true vs each tokenizer's decoded chunk (first action dimension) for a few chunks.
+    Bottom: overlap rate against relative reconstruction MAE, one point per tokenizer."""
+    picks = example_indices(len(chunks), num_examples)
+    time = np.arange(chunks.shape[1]) / fps
+    figure = Figure(figsize=(4.2 * len(picks), 8.0), layout="constrained")
+    grid = figure.add_gridspec(2, len(picks), height_ratios=[1.2, 1.0])
+    for column, index in enumerate(picks):
+        axis = figure.add_subplot(grid[0, column])
+        axis.plot(time, chunks[index, :, 0].numpy(), color="black", linewidth=2.5, label="true")
+        for number, (name, decoded) in enumerate(reconstructions.items()):
+            axis.plot(time, decoded[index, :, 0].float().numpy(), color=f"C{number % 10}", linestyle="--", label=name)
+        axis.set_title(f"chunk {index}, action dim 0", fontsize=9)
+        axis.set_xlabel("time in chunk [s]")
+        if column == 0:
+            axis.set_ylabel("action (raw units)")
+            axis.legend(fontsize=7, loc="best")
+    axis = figure.add_subplot(grid[1, :])
+    for number, (name, values) in enumerate(metrics.items()):
+        x, y = values["reconstruction_relative_mae"], values["overlap_rate"]
+        axis.scatter([x], [y], color=f"C{number % 10}", s=60)
+        axis.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    axis.set_xlabel("relative reconstruction MAE (lower is better)")
+    axis.set_ylabel("overlap rate (higher is better)")
+    axis.grid(alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
     return path

@@ -1,0 +1,151 @@
+"""Side-by-side measurement of action tokenizers on the same chunks (the paper's Tables 1 and 3 in small).
+
+Every tokenizer goes through the `ActionTokenizer` interface, so heuristic ones fitted on the spot and
+trained checkpoints are scored by the same code on the same adjacent chunk pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .metrics import artifact_entropy, overlap_rate, reconstruction_errors
+from .tokenizers.binning import BinningTokenizer
+from .tokenizers.fast import FastTokenizer
+from .tokenizers.interface import ActionTokenizer, DecodedChunks, TokenSequences
+from .tokenizers.registry import load_action_tokenizer
+
+# Heuristic tokenizers fitted on the benchmark's own chunks: name -> (fit function, its option names).
+FITTED: dict[str, Callable[..., ActionTokenizer]] = {
+    "binning": lambda chunks, bins=256: BinningTokenizer.fit(chunks, bins=int(bins)),
+    "fast": lambda chunks, scale=10.0, vocab_size=1024: FastTokenizer.fit(
+        chunks, scale=float(scale), vocab_size=int(vocab_size)
+    ),
+}
+
+
+@dataclass
+class BenchResult:
+    name: str
+    metrics: dict[str, float]
+    reconstruction: Tensor  # [N, T, D] decoded chunks, raw units
+
+
+def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
+    """`binning`, `binning:bins=1000`, `fast:vocab_size=2048` (fitted on `chunks`), or a saved directory."""
+    kind, _, options = spec.partition(":")
+    if kind in FITTED:
+        settings = dict(option.split("=", 1) for option in options.split(",") if option)
+        try:
+            return spec, FITTED[kind](chunks, **settings)
+        except TypeError as error:
+            raise ValueError(f"tokenizer spec {spec!r}: {error}") from error
+    tokenizer = load_action_tokenizer(spec)
+    return f"{tokenizer.kind} ({spec})", tokenizer
+
+
+def _concat(parts: list[TokenSequences]) -> TokenSequences:
+    return TokenSequences.from_lists([row for part in parts for row in part.to_lists()])
+
+
+def encode_all(tokenizer: ActionTokenizer, chunks: Tensor, batch_size: int = 256) -> TokenSequences:
+    return _concat([tokenizer.encode(chunks[i : i + batch_size]) for i in range(0, len(chunks), batch_size)])
+
+
+def decode_all(tokenizer: ActionTokenizer, tokens: TokenSequences, batch_size: int = 256) -> DecodedChunks:
+    rows = tokens.to_lists()
+    parts = [
+        tokenizer.decode(TokenSequences.from_lists(rows[i : i + batch_size])) for i in range(0, len(rows), batch_size)
+    ]
+    return DecodedChunks(torch.cat([p.actions for p in parts]), torch.cat([p.repaired for p in parts]))
+
+
+def milliseconds_per_chunk(fn: Callable[[], Any], chunks: int, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats / chunks * 1e3
+
+
+def corrupted(tokens: TokenSequences, vocab_size: int, seed: int = 0) -> TokenSequences:
+    """Each sequence with one token replaced by a random id: a single sampling error of a policy."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = tokens.to_lists()
+    for row in rows:
+        if row:
+            position = int(torch.randint(len(row), (1,), generator=generator))
+            row[position] = int(torch.randint(vocab_size, (1,), generator=generator))
+    return TokenSequences.from_lists(rows)
+
+
+def bench_tokenizer(
+    name: str,
+    tokenizer: ActionTokenizer,
+    chunks: Tensor,
+    next_chunks: Tensor,
+    noise_fraction: float = 0.02,
+    entropy_chunks: int = 64,
+    timing_repeats: int = 3,
+) -> BenchResult:
+    """Every metric of the benchmark for one tokenizer on the chunk pairs [N, T, D]."""
+    tokens, next_tokens = encode_all(tokenizer, chunks), encode_all(tokenizer, next_chunks)
+    decoded = decode_all(tokenizer, tokens)
+    lengths = tokens.lengths.float()
+    used = tokens.ids[tokens.ids >= 0].unique()
+    noise_std = chunks.reshape(-1, chunks.shape[-1]).std(0) * noise_fraction
+    metrics: dict[str, float] = {
+        "tokens_mean": float(lengths.mean()),
+        "tokens_std": float(lengths.std()) if len(lengths) > 1 else 0.0,
+        "vocab_size": float(tokenizer.vocab_size),
+        "bits_per_chunk": float(lengths.mean()) * math.log2(tokenizer.vocab_size),
+        "overlap_rate": overlap_rate(tokens.to_lists(), next_tokens.to_lists()),
+        **{f"reconstruction_{k}": v for k, v in reconstruction_errors(decoded.actions, chunks).items()},
+        "codebook_usage": len(used) / tokenizer.vocab_size,
+        "artifact_entropy_bits": artifact_entropy(
+            lambda x: tokenizer.encode(x).ids, chunks[:entropy_chunks], noise_std
+        ),
+        "repaired_share_clean": float(decoded.repaired.float().mean()),
+        "repaired_share_one_error": float(
+            decode_all(tokenizer, corrupted(tokens, tokenizer.vocab_size)).repaired.float().mean()
+        ),
+    }
+    for batch in (1, 256):
+        sample = chunks[:batch]
+        sample_tokens = tokenizer.encode(sample)
+        metrics[f"encode_ms_batch{batch}"] = milliseconds_per_chunk(
+            lambda: tokenizer.encode(sample), len(sample), timing_repeats
+        )
+        metrics[f"decode_ms_batch{batch}"] = milliseconds_per_chunk(
+            lambda: tokenizer.decode(sample_tokens), len(sample), timing_repeats
+        )
+    return BenchResult(name, metrics, decoded.actions)
+
+
+TABLE_COLUMNS = (
+    ("tokens", lambda m: f"{m['tokens_mean']:.1f} ± {m['tokens_std']:.1f}"),
+    ("vocab", lambda m: f"{int(m['vocab_size'])}"),
+    ("bits/chunk", lambda m: f"{m['bits_per_chunk']:.0f}"),
+    ("overlap rate", lambda m: f"{m['overlap_rate']:.3f}"),
+    ("MAE", lambda m: f"{m['reconstruction_mae']:.4f}"),
+    ("MSE", lambda m: f"{m['reconstruction_mse']:.5f}"),
+    ("rel. MAE", lambda m: f"{m['reconstruction_relative_mae']:.3f}"),
+    ("usage", lambda m: f"{m['codebook_usage']:.0%}"),
+    ("artifact H (bits)", lambda m: f"{m['artifact_entropy_bits']:.3f}"),
+    ("enc ms b1 / b256", lambda m: f"{m['encode_ms_batch1']:.2f} / {m['encode_ms_batch256']:.3f}"),
+    ("dec ms b1 / b256", lambda m: f"{m['decode_ms_batch1']:.2f} / {m['decode_ms_batch256']:.3f}"),
+    ("repaired after 1 error", lambda m: f"{m['repaired_share_one_error']:.0%}"),
+)
+
+
+def markdown_table(results: list[BenchResult]) -> str:
+    header = "| tokenizer | " + " | ".join(title for title, _ in TABLE_COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(TABLE_COLUMNS)
+    rows = [f"| {r.name} | " + " | ".join(cell(r.metrics) for _, cell in TABLE_COLUMNS) + " |" for r in results]
+    return "\n".join([header, rule, *rows])

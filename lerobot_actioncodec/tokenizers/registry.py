@@ -1,0 +1,103 @@
+"""The ActionCodec tokenizer behind the shared interface, and loading any saved tokenizer by its kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from ..tokenizer_checkpoint import TOKENIZER_POLICY_TYPE, read_tokenizer_config
+from .actioncodec import ActionCodecTokenizer
+from .binning import BinningTokenizer
+from .fast import FastTokenizer
+from .interface import (
+    CONFIG_FILE,
+    ActionTokenizer,
+    DecodedChunks,
+    TokenSequences,
+    check_chunks,
+    fit_to_length,
+    read_config,
+)
+from .interface import write_config as write_tokenizer_config
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+class ActionCodecActionTokenizer:
+    """ActionCodec through the interface: n tokens per level over S codes, levels flattened level-major.
+
+    `levels=1` is the VQ form (level 0 only); more levels read the RVQ form's residual levels too.
+    """
+
+    kind = "actioncodec"
+
+    def __init__(
+        self, tokenizer: ActionCodecTokenizer, config: dict[str, Any], embodiment: str | None = None, levels: int = 1
+    ):
+        if not 1 <= levels <= tokenizer.num_levels:
+            raise ValueError(f"levels={levels}: expected 1..{tokenizer.num_levels} (the tokenizer's levels)")
+        self.tokenizer, self.config, self.levels = tokenizer, config, levels
+        self.embodiment = embodiment or tokenizer.default_embodiment
+        _, spec = tokenizer.resolve(self.embodiment)
+        self.chunk_length, self.action_dim = spec.chunk_length, spec.action_dim
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, embodiment: str | None = None, levels: int = 1):
+        """From a lerobot-train `actioncodec_tokenizer` checkpoint's pretrained_model/ directory."""
+        return cls(ActionCodecTokenizer.from_pretrained(path), read_tokenizer_config(path), embodiment, levels)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.codebook_size
+
+    @property
+    def fixed_length(self) -> int:
+        return self.tokenizer.num_tokens * self.levels
+
+    def encode(self, actions: Tensor) -> TokenSequences:
+        check_chunks(actions, self.chunk_length, self.action_dim)
+        ids = self.tokenizer.encode(actions, self.embodiment, levels=self.levels)
+        return TokenSequences.fixed(ids.reshape(len(actions), -1).cpu())
+
+    def decode(self, tokens: TokenSequences) -> DecodedChunks:
+        ids, repaired = fit_to_length(tokens, self.fixed_length, fill=0, vocab_size=self.vocab_size)
+        grid = ids.reshape(len(ids), self.levels, self.tokenizer.num_tokens)
+        return DecodedChunks(self.tokenizer.decode(grid, self.embodiment).cpu(), repaired)
+
+    def save_pretrained(self, path: str | Path) -> None:
+        settings = {"embodiment": self.embodiment, "levels": self.levels, "tokenizer_config": self.config}
+        directory = write_tokenizer_config(path, self.kind, settings)
+        save_file({k: v.contiguous() for k, v in self.tokenizer.state_dict().items()}, str(directory / WEIGHTS_FILE))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> ActionCodecActionTokenizer:
+        config = read_config(path, cls.kind)
+        tokenizer = ActionCodecTokenizer.from_config(config["tokenizer_config"])
+        tokenizer.load_state_dict(load_file(str(Path(path) / WEIGHTS_FILE)))
+        return cls(tokenizer.eval(), config["tokenizer_config"], config["embodiment"], config["levels"])
+
+
+KINDS: dict[str, Any] = {
+    "binning": BinningTokenizer,
+    "fast": FastTokenizer,
+    "actioncodec": ActionCodecActionTokenizer,
+}
+
+
+def load_action_tokenizer(path: str | Path) -> ActionTokenizer:
+    """A saved tokenizer of any kind, or an `actioncodec_tokenizer` lerobot-train checkpoint."""
+    directory = Path(path)
+    if (directory / CONFIG_FILE).is_file():
+        kind = read_config(directory).get("kind")
+        if kind not in KINDS:
+            raise ValueError(f"{directory / CONFIG_FILE}: kind={kind!r}; expected one of {sorted(KINDS)}")
+        return KINDS[kind].from_pretrained(directory)
+    if (directory / "config.json").is_file():
+        return ActionCodecActionTokenizer.from_checkpoint(directory)
+    raise ValueError(
+        f"path={str(path)!r}: expected a saved action tokenizer ({CONFIG_FILE}) or an "
+        f"{TOKENIZER_POLICY_TYPE} checkpoint's pretrained_model/ directory"
+    )

@@ -1,0 +1,112 @@
+"""Every tokenizer behind the ActionTokenizer interface: round trip, save/load, repair of malformed input,
+bad input. One parametrised suite, so a new tokenizer joins by adding a factory."""
+
+import pytest
+import torch
+
+from lerobot_actioncodec.tokenizers.binning import BinningTokenizer
+from lerobot_actioncodec.tokenizers.fast import FastTokenizer
+from lerobot_actioncodec.tokenizers.interface import ActionTokenizer, TokenSequences
+from lerobot_actioncodec.tokenizers.registry import ActionCodecActionTokenizer, load_action_tokenizer
+
+from .helpers import ACTION_DIM, FPS, smooth_actions, tiny_policy
+
+FIT_CHUNKS = smooth_actions(200, FPS, seed=3)
+
+
+def untrained_actioncodec(tmp_path):
+    tiny_policy().save_pretrained(tmp_path / "actioncodec_checkpoint")
+    return ActionCodecActionTokenizer.from_checkpoint(tmp_path / "actioncodec_checkpoint")
+
+
+FACTORIES = {
+    "binning": (lambda tmp_path: BinningTokenizer.fit(FIT_CHUNKS, bins=256), BinningTokenizer),
+    "fast": (lambda tmp_path: FastTokenizer.fit(FIT_CHUNKS, vocab_size=300), FastTokenizer),
+    "actioncodec": (untrained_actioncodec, ActionCodecActionTokenizer),
+}
+# Mean absolute reconstruction error allowed relative to the actions' spread, on chunks like the fit data.
+# The learned tokenizers here are untrained (their quality is tested where they are trained), so only the
+# heuristic ones are held to a number.
+TOLERANCE = {"binning": 0.02, "fast": 0.05, "actioncodec": None}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def tokenizer(kind, tmp_path):
+    return FACTORIES[kind][0](tmp_path)
+
+
+def test_round_trip_shapes_and_error(tokenizer, kind):
+    assert isinstance(tokenizer, ActionTokenizer) and tokenizer.kind == kind
+    actions = smooth_actions(6, FPS, seed=4)
+    tokens = tokenizer.encode(actions)
+    assert tokens.ids.shape[0] == 6 and tokens.ids.dtype == torch.long
+    assert int(tokens.ids[tokens.ids >= 0].max()) < tokenizer.vocab_size
+    if tokenizer.fixed_length is not None:
+        assert tokens.lengths.tolist() == [tokenizer.fixed_length] * 6
+    decoded = tokenizer.decode(tokens)
+    assert decoded.actions.shape == (6, FPS, ACTION_DIM) and not decoded.repaired.any()
+    if TOLERANCE[kind] is not None:
+        assert (decoded.actions - actions).abs().mean() / actions.std() < TOLERANCE[kind]
+
+
+def test_save_load_gives_the_same_tokens_and_actions(tokenizer, kind, tmp_path):
+    actions = smooth_actions(4, FPS, seed=5)
+    tokenizer.save_pretrained(tmp_path / kind)
+    loaded = FACTORIES[kind][1].from_pretrained(tmp_path / kind)
+    assert type(load_action_tokenizer(tmp_path / kind)) is type(tokenizer)
+    first, again = tokenizer.encode(actions), loaded.encode(actions)
+    assert torch.equal(first.ids, again.ids) and torch.equal(first.lengths, again.lengths)
+    assert torch.allclose(tokenizer.decode(first).actions, loaded.decode(again).actions)
+
+
+def test_malformed_sequences_decode_after_repair_and_are_flagged(tokenizer):
+    good = tokenizer.encode(smooth_actions(1, FPS, seed=6)).to_lists()[0]
+    rows = [good, good[:-1], good + good[:3], [tokenizer.vocab_size + 7] + good[1:], []]
+    decoded = tokenizer.decode(TokenSequences.from_lists(rows))
+    assert decoded.actions.shape == (5, FPS, ACTION_DIM) and torch.isfinite(decoded.actions).all()
+    assert decoded.repaired.tolist() == [False, True, True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("actions", "match"),
+    [
+        (smooth_actions(2, FPS + 1), r"shape=\(2, 11, 3\): expected \[B, 10, 3\]"),
+        (smooth_actions(2, FPS, dim=4), r"expected \[B, 10, 3\]"),
+        (smooth_actions(2, FPS).long(), "float tensor"),
+        (torch.full((1, FPS, ACTION_DIM), float("nan")), "non-finite"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tokenizer, actions, match):
+    with pytest.raises(ValueError, match=match):
+        tokenizer.encode(actions)
+
+
+def test_loading_another_kind_is_a_clear_error(tmp_path):
+    BinningTokenizer.fit(FIT_CHUNKS).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="kind='binning'; expected 'fast'"):
+        FastTokenizer.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="no action_tokenizer.json"):
+        BinningTokenizer.from_pretrained(tmp_path / "missing")
+
+
+def test_values_beyond_the_fitted_range_are_counted_not_hidden():
+    binning = BinningTokenizer.fit(FIT_CHUNKS)
+    binning.encode(FIT_CHUNKS[:4] * 100)
+    assert binning.last_clipped_fraction > 0.5
+    binning.encode(FIT_CHUNKS[:4])
+    assert binning.last_clipped_fraction < 0.05
+
+
+def test_registry_loads_actioncodec_checkpoints_and_rejects_other_directories(tmp_path):
+    tiny_policy().save_pretrained(tmp_path / "checkpoint")
+    loaded = load_action_tokenizer(tmp_path / "checkpoint")
+    assert loaded.kind == "actioncodec" and (loaded.fixed_length, loaded.vocab_size) == (4, 64)
+    with pytest.raises(ValueError, match="expected a saved action tokenizer"):
+        load_action_tokenizer(tmp_path)
+    with pytest.raises(ValueError, match="levels=2: expected 1..1"):
+        ActionCodecActionTokenizer.from_checkpoint(tmp_path / "checkpoint", levels=2)
