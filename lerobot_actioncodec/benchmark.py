@@ -20,14 +20,19 @@ from .tokenizers.binning import BinningTokenizer
 from .tokenizers.fast import FastTokenizer
 from .tokenizers.interface import ActionTokenizer, DecodedChunks, TokenSequences
 from .tokenizers.registry import load_action_tokenizer
+from .tokenizers.vqvla import VQVLATokenizer
 
-# Heuristic tokenizers fitted on the benchmark's own chunks: name -> (fit function, its option names).
-FITTED: dict[str, Callable[..., ActionTokenizer]] = {
-    "binning": lambda chunks, bins=256: BinningTokenizer.fit(chunks, bins=int(bins)),
-    "fast": lambda chunks, scale=10.0, vocab_size=1024: FastTokenizer.fit(
-        chunks, scale=float(scale), vocab_size=int(vocab_size)
+# Tokenizers fitted on the benchmark's own chunks (heuristic ones, or small learned ones trained in-process):
+# name -> (fit function, the type of each option it takes from a spec like `fast:vocab_size=2048`).
+FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, type]]] = {
+    "binning": (BinningTokenizer.fit, {"bins": int}),
+    "fast": (FastTokenizer.fit, {"scale": float, "vocab_size": int}),
+    "vqvla": (
+        VQVLATokenizer.fit,
+        {"steps": int, "batch_size": int, "lr": float, "seed": int, "channels": int, "latent_dim": int,
+         "downsample_stages": int, "levels": int, "codebook_size": int},
     ),
-}
+}  # fmt: skip
 
 
 @dataclass
@@ -41,11 +46,14 @@ def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
     """`binning`, `binning:bins=1000`, `fast:vocab_size=2048` (fitted on `chunks`), or a saved directory."""
     kind, _, options = spec.partition(":")
     if kind in FITTED:
-        settings = dict(option.split("=", 1) for option in options.split(",") if option)
-        try:
-            return spec, FITTED[kind](chunks, **settings)
-        except TypeError as error:
-            raise ValueError(f"tokenizer spec {spec!r}: {error}") from error
+        fit, types = FITTED[kind]
+        settings = {}
+        for option in filter(None, options.split(",")):
+            key, _, value = option.partition("=")
+            if key not in types:
+                raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; expected one of {sorted(types)}")
+            settings[key] = types[key](value)
+        return spec, fit(chunks, **settings)
     tokenizer = load_action_tokenizer(spec)
     return f"{tokenizer.kind} ({spec})", tokenizer
 

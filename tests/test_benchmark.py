@@ -18,7 +18,9 @@ def test_specs_fit_heuristic_tokenizers_with_options_and_reject_bad_ones():
     name, binning = make_tokenizer("binning:bins=1000", CHUNKS)
     assert name == "binning:bins=1000" and binning.vocab_size == 1000
     assert make_tokenizer("fast:vocab_size=300", CHUNKS)[1].vocab_size <= 300
-    with pytest.raises(ValueError, match="tokenizer spec 'binning:size=3'"):
+    vqvla = make_tokenizer("vqvla:steps=2,levels=2,codebook_size=16,channels=8,latent_dim=8,lr=0.01", CHUNKS)[1]
+    assert (vqvla.kind, vqvla.vocab_size) == ("vqvla", 32)
+    with pytest.raises(ValueError, match="tokenizer spec 'binning:size=3': unknown option 'size'; expected one of"):
         make_tokenizer("binning:size=3", CHUNKS)
     with pytest.raises(ValueError, match="expected a saved action tokenizer"):
         make_tokenizer("not-a-tokenizer", CHUNKS)

@@ -22,6 +22,7 @@ from .interface import (
     read_config,
 )
 from .interface import write_config as write_tokenizer_config
+from .vqvla import VQVLATokenizer
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -83,6 +84,7 @@ class ActionCodecActionTokenizer:
 KINDS: dict[str, Any] = {
     "binning": BinningTokenizer,
     "fast": FastTokenizer,
+    "vqvla": VQVLATokenizer,
     "actioncodec": ActionCodecActionTokenizer,
 }
 
