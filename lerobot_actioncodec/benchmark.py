@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from .metrics import artifact_entropy, overlap_rate, reconstruction_errors
 from .tokenizers.binning import BinningTokenizer
 from .tokenizers.fast import FastTokenizer
 from .tokenizers.interface import ActionTokenizer, DecodedChunks, TokenSequences
-from .tokenizers.registry import load_action_tokenizer
+from .tokenizers.registry import ActionCodecActionTokenizer, load_action_tokenizer
 from .tokenizers.vqvla import VQVLATokenizer
 
 # Tokenizers fitted on the benchmark's own chunks (heuristic ones, or small learned ones trained in-process):
@@ -43,7 +44,8 @@ class BenchResult:
 
 
 def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
-    """`binning`, `binning:bins=1000`, `fast:vocab_size=2048` (fitted on `chunks`), or a saved directory."""
+    """`binning`, `binning:bins=1000`, `fast:vocab_size=2048`, `vqvla:steps=500` (fitted on `chunks`), a saved
+    directory, or an actioncodec checkpoint with RVQ levels: `<dir>:levels=3`."""
     kind, _, options = spec.partition(":")
     if kind in FITTED:
         fit, types = FITTED[kind]
@@ -54,6 +56,14 @@ def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
                 raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; expected one of {sorted(types)}")
             settings[key] = types[key](value)
         return spec, fit(chunks, **settings)
+    path, _, suffix = spec.rpartition(":")
+    if path and "=" in suffix and Path(path).is_dir():  # an actioncodec checkpoint with options: levels=3
+        key, _, value = suffix.partition("=")
+        if key != "levels":
+            raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; a checkpoint takes 'levels'")
+        return f"actioncodec levels={value} ({path})", ActionCodecActionTokenizer.from_checkpoint(
+            path, levels=int(value)
+        )
     tokenizer = load_action_tokenizer(spec)
     return f"{tokenizer.kind} ({spec})", tokenizer
 

@@ -9,7 +9,7 @@ from lerobot_actioncodec.benchmark import bench_tokenizer, corrupted, make_token
 from lerobot_actioncodec.cli.bench import main
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
 
-from .helpers import FPS, smooth_actions
+from .helpers import FPS, smooth_actions, tiny_policy
 
 CHUNKS = smooth_actions(64, FPS, seed=7)
 
@@ -24,6 +24,15 @@ def test_specs_fit_heuristic_tokenizers_with_options_and_reject_bad_ones():
         make_tokenizer("binning:size=3", CHUNKS)
     with pytest.raises(ValueError, match="expected a saved action tokenizer"):
         make_tokenizer("not-a-tokenizer", CHUNKS)
+
+
+def test_checkpoint_specs_take_rvq_levels(tmp_path):
+    tiny_policy(rvq_levels=3).save_pretrained(tmp_path / "rvq")
+    name, rvq = make_tokenizer(f"{tmp_path / 'rvq'}:levels=3", CHUNKS)
+    assert name.startswith("actioncodec levels=3") and rvq.fixed_length == 3 * 4
+    assert rvq.decode(rvq.encode(CHUNKS[:2])).actions.shape == CHUNKS[:2].shape
+    with pytest.raises(ValueError, match="unknown option 'bins'; a checkpoint takes 'levels'"):
+        make_tokenizer(f"{tmp_path / 'rvq'}:bins=3", CHUNKS)
 
 
 def test_one_error_corrupts_exactly_one_token_per_sequence():
