@@ -36,3 +36,19 @@ def require_positive(name: str, value: float) -> None:
 def require_non_negative(name: str, value: float) -> None:
     if value < 0:
         raise ValueError(f"{name}={value}: expected >= 0")
+
+
+class AdamWCosinePresets:
+    """LeRobot's optimizer, scheduler and reward hooks, shared by this package's configs: AdamW and cosine
+    decay from the config's optimizer_* / scheduler_* fields, and no reward frames. Listed before
+    PreTrainedConfig among the bases, so these implement its abstract members."""
+
+    @property
+    def reward_delta_indices(self) -> None:
+        return None
+
+    def get_optimizer_preset(self) -> AdamWConfig:
+        return adamw_preset(self)
+
+    def get_scheduler_preset(self) -> CosineDecayWithWarmupSchedulerConfig:
+        return cosine_preset(self)

@@ -12,12 +12,10 @@ from typing import Any
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
-from lerobot.optim import AdamWConfig
-from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
 
 from ...embodiments import EmbodimentSpec
 from ...tokenizer_checkpoint import read_tokenizer_config
-from ..presets import adamw_preset, cosine_preset, require_non_negative, require_positive
+from ..presets import AdamWCosinePresets, require_non_negative, require_positive
 
 BACKBONE_CHOICES = ("smolvlm", "compact")
 DEFAULT_VLM = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
@@ -30,7 +28,7 @@ INVALID_ACTION_CHOICES = ("zeros", "hold")
 
 @PreTrainedConfig.register_subclass("actioncodec")
 @dataclass
-class ActionCodecConfig(PreTrainedConfig):
+class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # --- tokenizer ------------------------------------------------------------------------------
     # A trained tokenizer's pretrained_model/ directory (lerobot-train --policy.type=actioncodec_tokenizer).
     tokenizer_path: str | None = None
@@ -156,16 +154,6 @@ class ActionCodecConfig(PreTrainedConfig):
     @property
     def action_delta_indices(self) -> list[int]:
         return list(range(self.spec.chunk_length))
-
-    @property
-    def reward_delta_indices(self) -> None:
-        return None
-
-    def get_optimizer_preset(self) -> AdamWConfig:
-        return adamw_preset(self)
-
-    def get_scheduler_preset(self) -> CosineDecayWithWarmupSchedulerConfig:
-        return cosine_preset(self)
 
     def validate_features(self) -> None:
         spec = self.spec

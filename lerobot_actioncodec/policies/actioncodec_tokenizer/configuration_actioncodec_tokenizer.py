@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
-from lerobot.optim import AdamWConfig
-from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
 
 from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
-from ..presets import adamw_preset, cosine_preset, require_non_negative, require_positive
+from ..presets import AdamWCosinePresets, require_non_negative, require_positive
 
 
 @PreTrainedConfig.register_subclass("actioncodec_tokenizer")
 @dataclass
-class ActionCodecTokenizerConfig(PreTrainedConfig):
+class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     # --- embodiments and chunking -------------------------------------------------------------
     # Embodiment of the training dataset. Known names come from `embodiments` (or the registry file);
     # an unknown name is described from the dataset itself (its fps and action feature).
@@ -226,16 +224,6 @@ class ActionCodecTokenizerConfig(PreTrainedConfig):
     def action_delta_indices(self) -> list[int]:
         # one chunk plus the shift of the time-contrastive positive (chunk at t + tcl_shift)
         return list(range(self.requested_chunk_steps + self.tcl_shift))
-
-    @property
-    def reward_delta_indices(self) -> None:
-        return None
-
-    def get_optimizer_preset(self) -> AdamWConfig:
-        return adamw_preset(self)
-
-    def get_scheduler_preset(self) -> CosineDecayWithWarmupSchedulerConfig:
-        return cosine_preset(self)
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")
