@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Mean seconds per call after one warm-up call."""
-    fn()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
+from lerobot_actioncodec.benchmark import timed  # noqa: F401  (re-exported for the scripts)
 
 
 def training_step(policy: Any, optimizer: Any, batch: dict) -> Callable[[], None]:

@@ -84,12 +84,17 @@ def decode_all(tokenizer: ActionTokenizer, tokens: TokenSequences, batch_size: i
     return DecodedChunks(torch.cat([p.actions for p in parts]), torch.cat([p.repaired for p in parts]))
 
 
-def milliseconds_per_chunk(fn: Callable[[], Any], chunks: int, repeats: int) -> float:
-    fn()  # warm-up
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Mean seconds per call after one warm-up call."""
+    fn()
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
-    return (time.perf_counter() - start) / repeats / chunks * 1e3
+    return (time.perf_counter() - start) / repeats
+
+
+def milliseconds_per_chunk(fn: Callable[[], Any], chunks: int, repeats: int) -> float:
+    return timed(fn, repeats) / chunks * 1e3
 
 
 def corrupted(tokens: TokenSequences, vocab_size: int, seed: int = 0) -> TokenSequences:

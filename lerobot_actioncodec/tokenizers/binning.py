@@ -12,7 +12,15 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .interface import DecodedChunks, TokenSequences, check_chunks, fit_to_length, read_config, write_config
+from .interface import (
+    DecodedChunks,
+    TokenSequences,
+    check_chunks,
+    fit_to_length,
+    percentile_range,
+    read_config,
+    write_config,
+)
 
 DEFAULT_BINS = 256  # OpenVLA; VLA-0 uses 1000
 
@@ -32,10 +40,7 @@ class BinningTokenizer:
     @classmethod
     def fit(cls, chunks: Tensor, bins: int = DEFAULT_BINS, quantiles: tuple[float, float] = (0.01, 0.99)):
         """Bin edges from the 1st/99th percentiles of every dimension over the given chunks [N, T, D]."""
-        if chunks.ndim != 3:
-            raise ValueError(f"chunks shape={tuple(chunks.shape)}: expected [N, T, D]")
-        flat = chunks.reshape(-1, chunks.shape[-1]).float()
-        low, high = torch.quantile(flat, torch.tensor(quantiles), dim=0)
+        low, high = percentile_range(chunks, quantiles)
         return cls(low, high, chunks.shape[1], bins)
 
     @property

@@ -21,7 +21,7 @@ from scipy.fft import dct, idct
 from tokenizers import Tokenizer, decoders, models, trainers
 from torch import Tensor
 
-from .interface import DecodedChunks, TokenSequences, check_chunks, read_config, write_config
+from .interface import DecodedChunks, TokenSequences, check_chunks, percentile_range, read_config, write_config
 
 BPE_FILE = "fast_bpe.json"
 FIRST_CHAR = 0x100  # integers become characters from here on, clear of ASCII
@@ -43,12 +43,9 @@ class FastTokenizer:
     ) -> FastTokenizer:
         """Normalization from the chunks [N, T, D]; the alphabet covers twice their largest coefficient; the
         BPE learns merges on their coefficient strings."""
-        if chunks.ndim != 3:
-            raise ValueError(f"chunks shape={tuple(chunks.shape)}: expected [N, T, D]")
         if scale <= 0:
             raise ValueError(f"scale={scale}: expected > 0")
-        flat = chunks.reshape(-1, chunks.shape[-1]).float()
-        low, high = torch.quantile(flat, torch.tensor(quantiles), dim=0)
+        low, high = percentile_range(chunks, quantiles)
         probe = cls(Tokenizer(models.BPE()), low, high, chunks.shape[1], scale, max_abs=1)
         coefficients = probe._coefficients(chunks)
         max_abs = max(1, 2 * int(np.abs(coefficients).max()))

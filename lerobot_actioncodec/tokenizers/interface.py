@@ -82,6 +82,14 @@ def check_chunks(actions: Tensor, chunk_length: int, action_dim: int, name: str 
     return actions
 
 
+def percentile_range(chunks: Tensor, quantiles: tuple[float, float] = (0.01, 0.99)) -> tuple[Tensor, Tensor]:
+    """Per-dimension low/high percentiles of chunks [N, T, D]: the range binning and FAST map to their grids."""
+    if chunks.ndim != 3:
+        raise ValueError(f"chunks shape={tuple(chunks.shape)}: expected [N, T, D]")
+    low, high = torch.quantile(chunks.reshape(-1, chunks.shape[-1]).float(), torch.tensor(quantiles), dim=0)
+    return low, high
+
+
 def fit_to_length(tokens: TokenSequences, length: int, fill: int, vocab_size: int) -> tuple[Tensor, Tensor]:
     """The paper's soft decoding for fixed-size decoders: rows truncated or padded with `fill` to `length`
     and ids clamped into the vocabulary. Returns the ids [B, length] and which rows needed any of it [B]."""
