@@ -108,7 +108,7 @@ def main() -> None:
             cfg = ActionCodecConfig(tokenizer_path=str(tokenizer), device="cpu", **settings, **features)
             policy = ActionCodecPolicy(cfg)
             params = sum(p.numel() for p in policy.backbone.parameters())
-            chunk, image, size = cfg.spec.chunk_length, cfg.image_size, TRAIN_BATCH[backbone]
+            chunk, image, size = cfg.chunk_length, cfg.image_size, TRAIN_BATCH[backbone]
             policy.eval()
             single = batch_of(1, chunk, image)
             latency = timed(lambda: policy.predict_action_chunk(single), args.repeats)

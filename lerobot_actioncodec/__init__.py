@@ -1,7 +1,7 @@
 """lerobot-actioncodec: ActionCodec action tokenizers and the VLA policies built on them, for LeRobot.
 
 Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
-`--policy.type=actioncodec`).
+`--policy.type=actioncodec`, `--policy.type=peer_tokenizer`).
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
@@ -9,12 +9,19 @@ from typing import Any
 
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
+from .policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
 from .rendering import default_headless_renderer
 
 default_headless_renderer()
 
 __version__ = "0.1.0"
-__all__ = ["ActionCodecConfig", "ActionCodecTokenizer", "ActionCodecTokenizerConfig", "__version__"]
+__all__ = [
+    "ActionCodecConfig",
+    "ActionCodecTokenizer",
+    "ActionCodecTokenizerConfig",
+    "PeerTokenizerConfig",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

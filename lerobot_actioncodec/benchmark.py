@@ -14,24 +14,39 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .metrics import artifact_entropy, overlap_rate, reconstruction_errors
 from .tokenizers.binning import BinningTokenizer
 from .tokenizers.fast import FastTokenizer
-from .tokenizers.interface import ActionTokenizer, DecodedChunks, TokenSequences
+from .tokenizers.interface import PAD_ID, ActionTokenizer, DecodedChunks, TokenSequences
+from .tokenizers.nac import NACTokenizer
 from .tokenizers.registry import ActionCodecActionTokenizer, load_action_tokenizer
 from .tokenizers.vqvla import VQVLATokenizer
 
+
+def int_tuple(value: str) -> tuple[int, ...]:
+    """`2/2/2/2` -> (2, 2, 2, 2): list options inside a spec, whose ',' already separates options."""
+    return tuple(int(v) for v in value.split("/"))
+
+
+LEARNED_FIT_OPTIONS: dict[str, Callable[[str], Any]] = {"steps": int, "batch_size": int, "lr": float, "seed": int}
 # Tokenizers fitted on the benchmark's own chunks (heuristic ones, or small learned ones trained in-process):
-# name -> (fit function, the type of each option it takes from a spec like `fast:vocab_size=2048`).
-FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, type]]] = {
+# name -> (fit function, the parser of each option it takes from a spec like `fast:vocab_size=2048`).
+FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, Callable[[str], Any]]]] = {
     "binning": (BinningTokenizer.fit, {"bins": int}),
     "fast": (FastTokenizer.fit, {"scale": float, "vocab_size": int}),
     "vqvla": (
         VQVLATokenizer.fit,
-        {"steps": int, "batch_size": int, "lr": float, "seed": int, "channels": int, "latent_dim": int,
-         "downsample_stages": int, "levels": int, "codebook_size": int},
+        {**LEARNED_FIT_OPTIONS, "channels": int, "latent_dim": int, "downsample_stages": int, "levels": int,
+         "codebook_size": int},
+    ),
+    "nac": (
+        NACTokenizer.fit,
+        {**LEARNED_FIT_OPTIONS, "channels": int, "ratios": int_tuple, "latent_dim": int, "vq_strides": int_tuple,
+         "codebook_size": int, "decoder_dim": int, "convnext_layers": int, "commitment_weight": float,
+         "adversarial_weight": float, "feature_matching_weight": float},
     ),
 }  # fmt: skip
 
@@ -44,7 +59,8 @@ class BenchResult:
 
 
 def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
-    """`binning`, `binning:bins=1000`, `fast:vocab_size=2048`, `vqvla:steps=500` (fitted on `chunks`), a saved
+    """`binning`, `binning:bins=1000`, `fast:vocab_size=2048`, `vqvla:steps=500`, `nac:ratios=2/2` (fitted on
+    `chunks`), a saved
     directory, or an actioncodec checkpoint with RVQ levels: `<dir>:levels=3`."""
     kind, _, options = spec.partition(":")
     if kind in FITTED:
@@ -69,7 +85,10 @@ def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
 
 
 def _concat(parts: list[TokenSequences]) -> TokenSequences:
-    return TokenSequences.from_lists([row for part in parts for row in part.to_lists()])
+    """Padded id tensors of several batches as one, padded to the longest row of all."""
+    longest = max(p.ids.shape[1] for p in parts)
+    ids = torch.cat([F.pad(p.ids, (0, longest - p.ids.shape[1]), value=PAD_ID) for p in parts])
+    return TokenSequences(ids, torch.cat([p.lengths for p in parts]))
 
 
 def encode_all(tokenizer: ActionTokenizer, chunks: Tensor, batch_size: int = 256) -> TokenSequences:
@@ -77,9 +96,9 @@ def encode_all(tokenizer: ActionTokenizer, chunks: Tensor, batch_size: int = 256
 
 
 def decode_all(tokenizer: ActionTokenizer, tokens: TokenSequences, batch_size: int = 256) -> DecodedChunks:
-    rows = tokens.to_lists()
     parts = [
-        tokenizer.decode(TokenSequences.from_lists(rows[i : i + batch_size])) for i in range(0, len(rows), batch_size)
+        tokenizer.decode(TokenSequences(tokens.ids[i : i + batch_size], tokens.lengths[i : i + batch_size]))
+        for i in range(0, len(tokens.ids), batch_size)
     ]
     return DecodedChunks(torch.cat([p.actions for p in parts]), torch.cat([p.repaired for p in parts]))
 

@@ -10,6 +10,7 @@ from lerobot.configs.types import FeatureType, PolicyFeature
 
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+from lerobot_actioncodec.tokenizers.interface import TokenSequences
 
 from .helpers import ACTION_DIM, POLICY_FEATURES, lerobot_train, policy_batch
 
@@ -33,13 +34,16 @@ def make_batch(size: int = 4) -> dict:
 def test_config_reads_the_tokenizer_and_asks_for_one_chunk(tokenizer_dir):
     cfg = ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **FEATURES)
     assert cfg.action_delta_indices == list(range(10))
-    assert (cfg.num_action_tokens, cfg.codebook_size, cfg.tokenizer_config["type"]) == (4, 64, "actioncodec_tokenizer")
+    info = {"kind": "actioncodec", "chunk_length": 10, "action_dim": 3, "vocab_size": 64, "fixed_length": 4,
+            "longest_fit_sequence": None}  # fmt: skip
+    assert cfg.tokenizer_info == info and (cfg.layout.positions, cfg.layout.head_vocab_size) == (4, 64)
 
 
 def test_token_layout_loss_on_action_tokens_only_and_causal(tokenizer_dir):
     policy = make_policy(tokenizer_dir)
     batch = make_batch()
-    tokens = policy.target_tokens(batch["action"])
+    tokens, targets = policy.target_tokens(batch["action"])
+    assert torch.equal(tokens, targets)  # a fixed budget: every position is a target
     prefix = policy._prefix(batch)
     assert tokens.shape == (4, 4) and prefix.shape == (4, 1 * 2 + 1 + 1, 32)  # 2 cameras of 1 patch, state, task
     logits = policy.backbone(prefix, tokens)
@@ -81,7 +85,12 @@ def test_invalid_sequences_become_no_motion_and_are_counted(tokenizer_dir):
     chunk = policy.decode_tokens(tokens)
     assert policy.invalid_chunks == 2
     assert torch.equal(chunk[1:], torch.zeros(2, 10, ACTION_DIM)) and chunk[0].abs().sum() > 0
-    assert torch.allclose(chunk[0], policy.tokenizer.decode(tokens[:1])[0])
+    assert torch.allclose(chunk[0], policy.tokenizer.decode(TokenSequences.fixed(tokens[:1])).actions[0])
+    assert policy.repaired_chunks == 2  # out-of-range ids are repaired by the tokenizer, then not executed
+
+    execute = make_policy(tokenizer_dir, on_repaired_chunk="execute").eval()
+    executed = execute.decode_tokens(tokens)
+    assert (execute.invalid_chunks, execute.repaired_chunks) == (0, 2) and executed[1:].abs().sum() > 0
 
     hold = make_policy(tokenizer_dir, invalid_action="hold").eval()
     hold._last_action = torch.tensor([[0.5, -1.0, 2.0]])
@@ -123,7 +132,9 @@ def test_save_load_round_trip_predicts_identical_actions_without_the_tokenizer_d
         ({"temperature": -1.0}, "temperature=-1.0"),
         ({"top_k": 0}, "top_k=0"),
         ({"n_action_steps": 11}, r"n_action_steps=11: expected 1..chunk_length=10"),
-        ({"embodiment": "so100"}, "embodiment='so100': the tokenizer knows"),
+        ({"embodiment": "so100"}, "embodiment='so100': unknown; this tokenizer knows"),
+        ({"on_repaired_chunk": "guess"}, "on_repaired_chunk='guess'"),
+        ({"max_action_tokens": 8}, "max_action_tokens=8: the actioncodec tokenizer always emits 4 tokens"),
     ],
 )
 def test_bad_config_values(tokenizer_dir, overrides, match):
@@ -134,13 +145,13 @@ def test_bad_config_values(tokenizer_dir, overrides, match):
 def test_tokenizer_path_errors(tmp_path, tokenizer_dir):
     with pytest.raises(ValueError, match="tokenizer_path is not set"):
         ActionCodecConfig(**FEATURES).action_delta_indices
-    with pytest.raises(ValueError, match="no config.json"):
+    with pytest.raises(ValueError, match="expected a saved action tokenizer"):
         ActionCodecConfig(tokenizer_path=str(tmp_path))
     (tmp_path / "config.json").write_text(json.dumps({"type": "act"}))
     with pytest.raises(ValueError, match="holds type='act'; expected 'actioncodec_tokenizer'"):
         ActionCodecConfig(tokenizer_path=str(tmp_path))
     wrong_dim = {**FEATURES, "output_features": {"action": PolicyFeature(FeatureType.ACTION, (5,))}}
-    with pytest.raises(ValueError, match="dataset action dim=5 .* action_dim=3"):
+    with pytest.raises(ValueError, match="dataset action dim=5 but the actioncodec tokenizer has action_dim=3"):
         ActionCodecPolicy(ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **{**wrong_dim, **SMALL}))
     no_camera = {**FEATURES, "input_features": {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}}
     with pytest.raises(ValueError, match="no camera"):

@@ -8,6 +8,7 @@ import torch
 from lerobot_actioncodec.benchmark import bench_tokenizer, corrupted, make_tokenizer, markdown_table
 from lerobot_actioncodec.cli.bench import main
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
+from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
 
 from .helpers import FPS, smooth_actions, tiny_policy
 
@@ -69,13 +70,16 @@ def test_cli_on_a_dataset_with_a_trained_checkpoint(tiny_dataset, tokenizer_dir,
     repo_id, root = tiny_dataset
     out = tmp_path / "bench"
     main([f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--tokenizers",
-          f"binning,fast:vocab_size=300,{tokenizer_dir}", "--max-chunks", "80", "--output-dir", str(out)])  # fmt: skip
+          f"binning,fast:vocab_size=300,{tokenizer_dir}", "--max-chunks", "80", "--output-dir", str(out),
+          "--save-dir", str(tmp_path / "fitted")])  # fmt: skip
     printed = capsys.readouterr().out
     assert "chunk pairs of 10 steps x 3 dims at 10 fps" in printed and "| binning |" in printed
     summary = json.loads((out / "bench.json").read_text())
     assert list(summary["tokenizers"]) == ["binning", "fast:vocab_size=300", f"actioncodec ({tokenizer_dir})"]
     assert all(torch.isfinite(torch.tensor(list(m.values()))).all() for m in summary["tokenizers"].values())
     assert (out / "bench.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (tmp_path / "fitted").iterdir()) == ["binning", "fast_vocab_size_300"]
+    assert load_action_tokenizer(tmp_path / "fitted" / "fast_vocab_size_300").vocab_size == 300
 
 
 def test_cli_rejects_a_tokenizer_of_another_chunk_length(tiny_dataset, tokenizer_dir, tmp_path):

@@ -34,3 +34,16 @@ def test_cli_writes_json_and_rejects_other_files(tmp_path, capsys):
         main(["--eval-dir", str(tmp_path / "nothing")])
     with pytest.raises(ValueError, match="no 'per_task'"):
         success_per_task({"overall": {}})
+
+
+def test_several_labelled_runs_give_one_row_each(tmp_path, capsys):
+    for name, successes in (("binning", [False, False]), ("actioncodec", [True, True])):
+        info = {"per_task": [{"task_group": "drawer-close-v3", "task_id": 0,
+                              "metrics": {"max_rewards": [10.0, 6.0], "successes": successes}}]}  # fmt: skip
+        (tmp_path / name / "eval").mkdir(parents=True)
+        (tmp_path / name / "eval" / "eval_info.json").write_text(json.dumps(info))
+    main(["--eval-dir", f"bins={tmp_path / 'binning' / 'eval'}", "--eval-dir", str(tmp_path / "actioncodec" / "eval"),
+          "--output", str(tmp_path / "success.json")])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "| bins | 2 | 0 | 0% | 8.00 |" in printed and "| actioncodec | 2 | 2 | 100% | 8.00 |" in printed
+    assert sorted(json.loads((tmp_path / "success.json").read_text())) == ["actioncodec", "bins"]

@@ -94,8 +94,10 @@ class CompactBackbone(nn.Module):
         return self.head(hidden[:, prefix.shape[1] :])
 
     @torch.no_grad()
-    def generate(self, prefix: Tensor, temperature: float = 0.0, top_k: int | None = None) -> Tensor:
-        """Exactly n tokens [B, n], each one of the S codes, decoded with a KV cache."""
+    def generate(
+        self, prefix: Tensor, temperature: float = 0.0, top_k: int | None = None, stop_token: int | None = None
+    ) -> Tensor:
+        """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`)."""
         cache = DynamicCache()
 
         def next_logits(previous: Tensor | None) -> Tensor:
@@ -106,4 +108,4 @@ class CompactBackbone(nn.Module):
             hidden = self.decoder(inputs_embeds=step_input, past_key_values=cache, use_cache=True).last_hidden_state
             return self.head(hidden[:, -1])
 
-        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k)
+        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k, stop_token)

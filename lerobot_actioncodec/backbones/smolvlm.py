@@ -198,8 +198,10 @@ class SmolVLMBackbone(nn.Module):
         return self.action_logits(hidden[:, prompt.input_ids.shape[1] - 1 :])
 
     @torch.no_grad()
-    def generate(self, prompt: VLMPrompt, temperature: float = 0.0, top_k: int | None = None) -> Tensor:
-        """Exactly n tokens [B, n], each one of the S codes, decoded with a KV cache."""
+    def generate(
+        self, prompt: VLMPrompt, temperature: float = 0.0, top_k: int | None = None, stop_token: int | None = None
+    ) -> Tensor:
+        """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`)."""
         cache = DynamicCache()
         mask = prompt.attention_mask
 
@@ -213,4 +215,4 @@ class SmolVLMBackbone(nn.Module):
             hidden = self._language_model_pass(**inputs, attention_mask=mask, past_key_values=cache, use_cache=True)
             return self.action_logits(hidden[:, -1])
 
-        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k)
+        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k, stop_token)

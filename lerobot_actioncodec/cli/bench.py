@@ -4,18 +4,20 @@ Tokenizers are listed with --tokenizers: heuristic ones are fitted on the spot o
 (`binning`, `binning:bins=1000`, `fast`, `fast:vocab_size=2048,scale=10`), learned ones are saved
 directories (an `actioncodec_tokenizer` lerobot-train checkpoint, or any saved action tokenizer). All are
 scored on the same adjacent chunk pairs. Writes a markdown table to stdout, bench.json and bench.png.
+--save-dir also saves every tokenizer fitted on the spot, ready for `--policy.tokenizer_path`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from ..benchmark import bench_tokenizer, make_tokenizer, markdown_table
+from ..benchmark import FITTED, bench_tokenizer, make_tokenizer, markdown_table
 from ..evaluation import adjacent_chunk_pairs, load_episode_actions
 from ..report import plot_benchmark
 from ..tokenizers.registry import load_action_tokenizer
@@ -31,6 +33,11 @@ def chunk_length_for(specs: list[str], fps: float, chunk_seconds: float | None) 
     return max(1, round(fps))
 
 
+def saved_name(spec: str) -> str:
+    """A directory name for a fitted spec: `fast:vocab_size=2048` -> `fast_vocab_size_2048`."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", spec).strip("_")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset.repo_id", dest="repo_id", required=True)
@@ -40,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-chunks", type=int, default=2000, help="adjacent chunk pairs, sampled evenly")
     parser.add_argument("--noise-fraction", type=float, default=0.02, help="artifact-entropy noise, x action std")
     parser.add_argument("--output-dir", type=Path, default=Path("outputs/bench"))
+    parser.add_argument("--save-dir", type=Path, default=None, help="save the tokenizers fitted here, one folder each")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"are {chunks.shape[1]} x {chunks.shape[2]}; expected equal (set --chunk-seconds)"
             )
         results.append(bench_tokenizer(name, tokenizer, chunks, next_chunks, args.noise_fraction))
+        if args.save_dir is not None and spec.partition(":")[0] in FITTED:
+            tokenizer.save_pretrained(args.save_dir / saved_name(spec))
 
     print(f"{len(chunks)} chunk pairs of {chunk_length} steps x {chunks.shape[2]} dims at {fps:g} fps")
     print(markdown_table(results))

@@ -1,7 +1,8 @@
 """actioncodec-eval-report: success per task from a `lerobot-eval` run's eval_info.json.
 
 lerobot-eval prints aggregates per task group; this prints one row per task (episodes, successes, success
-rate, mean max reward) and the overall rate, and optionally writes them as JSON (--output).
+rate, mean max reward) and the overall rate, and optionally writes them as JSON (--output). Several
+`--eval-dir LABEL=DIR` give one row per run instead: the comparison table of scripts/compare_tokenizers.sh.
 """
 
 from __future__ import annotations
@@ -48,16 +49,40 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def format_comparison(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """One row per labelled run, over all of its tasks."""
+    lines = ["| run | episodes | successes | success rate | mean max reward |", "|---|---:|---:|---:|---:|"]
+    for label, rows in runs.items():
+        episodes = sum(r["episodes"] for r in rows)
+        successes = sum(r["successes"] for r in rows)
+        rewards = [r["mean_max_reward"] * r["episodes"] for r in rows if r["mean_max_reward"] is not None]
+        reward = f"{sum(rewards) / episodes:.2f}" if rewards and episodes else "n/a"
+        lines.append(f"| {label} | {episodes} | {successes} | {successes / max(episodes, 1):.0%} | {reward} |")
+    return "\n".join(lines)
+
+
+def read_run(spec: str) -> tuple[str, list[dict[str, Any]]]:
+    """`DIR` or `LABEL=DIR` -> (label, rows); the label defaults to the directory's parent's name."""
+    label, _, path = spec.rpartition("=")
+    directory = Path(path)
+    info_path = directory / "eval_info.json"
+    if not info_path.is_file():
+        raise SystemExit(f"--eval-dir={spec}: no eval_info.json; expected a lerobot-eval --output_dir")
+    return label or directory.parent.name or str(directory), success_per_task(json.loads(info_path.read_text()))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eval-dir", type=Path, required=True, help="lerobot-eval's --output_dir")
+    parser.add_argument("--eval-dir", action="append", required=True, help="lerobot-eval's --output_dir, or LABEL=DIR")
     parser.add_argument("--output", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
-    info_path = args.eval_dir / "eval_info.json"
-    if not info_path.is_file():
-        raise SystemExit(f"--eval-dir={args.eval_dir}: no eval_info.json; expected a lerobot-eval --output_dir")
-    rows = success_per_task(json.loads(info_path.read_text()))
-    print(format_table(rows))
+    runs = dict(read_run(spec) for spec in args.eval_dir)
+    if len(args.eval_dir) == 1:
+        rows: Any = next(iter(runs.values()))
+        print(format_table(rows))
+    else:
+        rows = runs
+        print(format_comparison(runs))
     if args.output is not None:
         args.output.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lerobot.configs import NormalizationMode
 from lerobot.optim import AdamWConfig
 from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
 
@@ -26,6 +27,17 @@ def cosine_preset(config: Any) -> CosineDecayWithWarmupSchedulerConfig:
         num_warmup_steps=config.scheduler_warmup_steps,
         num_decay_steps=config.scheduler_decay_steps,
     )
+
+
+def identity_normalization() -> dict[str, NormalizationMode]:
+    """The mapping of the tokenizer-training types: a tokenizer standardizes actions itself with stats it stores,
+    and never reads observations, so LeRobot's processors pass everything through unchanged (the steps stay, as
+    LeRobot's scripts address them by name)."""
+    return {
+        "VISUAL": NormalizationMode.IDENTITY,
+        "STATE": NormalizationMode.IDENTITY,
+        "ACTION": NormalizationMode.IDENTITY,
+    }
 
 
 def require_positive(name: str, value: float) -> None:

@@ -30,8 +30,19 @@ FIRST_CHAR = 0x100  # integers become characters from here on, clear of ASCII
 class FastTokenizer:
     kind = "fast"
 
-    def __init__(self, bpe: Tokenizer, low: Tensor, high: Tensor, chunk_length: int, scale: float, max_abs: int):
+    def __init__(
+        self,
+        bpe: Tokenizer,
+        low: Tensor,
+        high: Tensor,
+        chunk_length: int,
+        scale: float,
+        max_abs: int,
+        longest_fit_sequence: int | None = None,
+    ):
         self.bpe, self.scale, self.max_abs = bpe, scale, max_abs
+        # The most tokens any fitting chunk took: what a policy head's budget is sized from.
+        self.longest_fit_sequence = longest_fit_sequence
         self.low, self.high = low.float(), torch.maximum(high.float(), low.float() + 1e-6)
         self.chunk_length, self.action_dim = chunk_length, len(low)
         self.last_clipped_fraction = 0.0
@@ -57,6 +68,7 @@ class FastTokenizer:
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet, show_progress=False)
         tokenizer = cls(bpe, low, high, chunks.shape[1], scale, max_abs)
         bpe.train_from_iterator(tokenizer._strings(coefficients), trainer)
+        tokenizer.longest_fit_sequence = int(tokenizer.encode(chunks).lengths.max())
         return tokenizer
 
     # ------------------------------------------------------------ the stream
@@ -104,7 +116,8 @@ class FastTokenizer:
         return DecodedChunks(self._actions(np.asarray(rows, dtype=np.float64)), torch.tensor(repaired))
 
     def save_pretrained(self, path: str | Path) -> None:
-        settings = {"chunk_length": self.chunk_length, "scale": self.scale, "max_abs": self.max_abs}
+        settings = {"chunk_length": self.chunk_length, "scale": self.scale, "max_abs": self.max_abs,
+                    "longest_fit_sequence": self.longest_fit_sequence}  # fmt: skip
         directory = write_config(path, self.kind, {**settings, "low": self.low.tolist(), "high": self.high.tolist()})
         self.bpe.save(str(directory / BPE_FILE))
 
@@ -113,4 +126,5 @@ class FastTokenizer:
         config = read_config(path, cls.kind)
         bpe = Tokenizer.from_file(str(Path(path) / BPE_FILE))
         low, high = torch.tensor(config["low"]), torch.tensor(config["high"])
-        return cls(bpe, low, high, config["chunk_length"], config["scale"], config["max_abs"])
+        settings = (config["chunk_length"], config["scale"], config["max_abs"], config.get("longest_fit_sequence"))
+        return cls(bpe, low, high, *settings)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,15 @@ from .interface import (
     read_config,
 )
 from .interface import write_config as write_tokenizer_config
+from .nac import NACTokenizer
 from .vqvla import VQVLATokenizer
 
 WEIGHTS_FILE = "model.safetensors"
+PEER_POLICY_TYPE = "peer_tokenizer"
+
+
+def _checkpoint_type(directory: Path) -> str | None:
+    return json.loads((directory / "config.json").read_text()).get("type")
 
 
 class ActionCodecActionTokenizer:
@@ -85,21 +94,47 @@ KINDS: dict[str, Any] = {
     "binning": BinningTokenizer,
     "fast": FastTokenizer,
     "vqvla": VQVLATokenizer,
+    "nac": NACTokenizer,
     "actioncodec": ActionCodecActionTokenizer,
 }
 
 
-def load_action_tokenizer(path: str | Path) -> ActionTokenizer:
-    """A saved tokenizer of any kind, or an `actioncodec_tokenizer` lerobot-train checkpoint."""
+def load_action_tokenizer(path: str | Path, embodiment: str | None = None) -> ActionTokenizer:
+    """A saved tokenizer of any kind, or an `actioncodec_tokenizer` lerobot-train checkpoint. `embodiment` picks
+    one of an ActionCodec tokenizer's embodiments (the other kinds know only the one they were fitted on)."""
     directory = Path(path)
     if (directory / CONFIG_FILE).is_file():
         kind = read_config(directory).get("kind")
         if kind not in KINDS:
             raise ValueError(f"{directory / CONFIG_FILE}: kind={kind!r}; expected one of {sorted(KINDS)}")
-        return KINDS[kind].from_pretrained(directory)
-    if (directory / "config.json").is_file():
-        return ActionCodecActionTokenizer.from_checkpoint(directory)
-    raise ValueError(
-        f"path={str(path)!r}: expected a saved action tokenizer ({CONFIG_FILE}) or an "
-        f"{TOKENIZER_POLICY_TYPE} checkpoint's pretrained_model/ directory"
-    )
+        tokenizer = KINDS[kind].from_pretrained(directory)
+    elif (directory / "config.json").is_file() and _checkpoint_type(directory) == PEER_POLICY_TYPE:
+        from ..policies.peer_tokenizer.modeling_peer_tokenizer import PeerTokenizerPolicy
+
+        with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results
+            tokenizer = PeerTokenizerPolicy.from_pretrained(directory).tokenizer()
+    elif (directory / "config.json").is_file():
+        tokenizer = ActionCodecActionTokenizer.from_checkpoint(directory)
+    else:
+        raise ValueError(
+            f"path={str(path)!r}: expected a saved action tokenizer ({CONFIG_FILE}) or an {TOKENIZER_POLICY_TYPE} "
+            f"or {PEER_POLICY_TYPE} checkpoint's pretrained_model/ directory"
+        )
+    if embodiment is None:
+        return tokenizer
+    if not isinstance(tokenizer, ActionCodecActionTokenizer):
+        raise ValueError(f"embodiment={embodiment!r}: only actioncodec tokenizers have embodiments, {path} is a "
+                         f"{tokenizer.kind} tokenizer; leave embodiment unset")  # fmt: skip
+    return ActionCodecActionTokenizer(tokenizer.tokenizer, tokenizer.config, embodiment, tokenizer.levels)
+
+
+def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
+    """The facts a policy config needs before any weight is loaded: shapes, vocabulary and budget."""
+    return {
+        "kind": tokenizer.kind,
+        "chunk_length": tokenizer.chunk_length,
+        "action_dim": tokenizer.action_dim,
+        "vocab_size": tokenizer.vocab_size,
+        "fixed_length": tokenizer.fixed_length,
+        "longest_fit_sequence": getattr(tokenizer, "longest_fit_sequence", None),
+    }

@@ -11,25 +11,21 @@
   is level 0 for every latent position, then level 1, and so on.
 
 `VQVLATokenizer.fit` trains it on the given chunks in-process (what `actioncodec-bench` does with the
-spec `vqvla`), with a progress bar.
+spec `vqvla`), with a progress bar; `lerobot-train --policy.type=peer_tokenizer --policy.arch=vqvla` trains it
+on a LeRobot dataset.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
-from tqdm import tqdm
 from vector_quantize_pytorch import ResidualVQ
 
-from .interface import DecodedChunks, TokenSequences, check_chunks, read_config, write_config
-
-WEIGHTS_FILE = "model.safetensors"
+from .learned import LearnedChunkTokenizer
 
 
 @dataclass
@@ -97,102 +93,34 @@ class ConvResidualVQVAE(nn.Module):
         features = self.from_latent(latents).reshape(b, p, self.s.channels, self.s.action_dim).permute(0, 2, 1, 3)
         return self.decoder(features).squeeze(1)[:, : self.s.chunk_length]
 
+    @property
+    def codebook_size(self) -> int:
+        return self.s.codebook_size
+
+    @property
+    def level_lengths(self) -> list[int]:
+        return [self.s.positions] * self.s.levels
+
     def forward(self, normalized: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Reconstruction, code indices [B, positions, levels], commitment loss."""
         quantized, indices, commitment = self.quantizer(self.encode_latents(normalized))
         return self.decode_latents(quantized), indices, commitment.sum()
 
+    def training_loss(self, normalized: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """L1 reconstruction plus the VQ commitment (the paper's objective)."""
+        reconstruction, _, commitment = self(normalized)
+        l1 = F.l1_loss(reconstruction, normalized)
+        return l1 + commitment, {"loss_reconstruction": l1.item(), "loss_commitment": commitment.item()}
 
-class VQVLATokenizer:
+    def encode_codes(self, normalized: Tensor) -> list[Tensor]:
+        _, indices, _ = self(normalized)
+        return list(indices.unbind(-1))
+
+    def decode_codes(self, codes: list[Tensor]) -> Tensor:
+        return self.decode_latents(self.quantizer.get_output_from_indices(torch.stack(codes, -1)))
+
+
+class VQVLATokenizer(LearnedChunkTokenizer):
     kind = "vqvla"
-
-    def __init__(self, settings: VQVLASettings, mean: Tensor, std: Tensor, model: ConvResidualVQVAE | None = None):
-        self.settings = settings
-        self.chunk_length, self.action_dim = settings.chunk_length, settings.action_dim
-        self.mean, self.std = mean.float(), std.float().clamp_min(1e-6)
-        self.model = (model or ConvResidualVQVAE(settings)).eval()
-
-    @classmethod
-    def fit(
-        cls,
-        chunks: Tensor,
-        steps: int = 300,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        seed: int = 0,
-        **architecture: int,
-    ) -> VQVLATokenizer:
-        """Train on chunks [N, T, D] (raw units) for `steps` AdamW steps of L1 reconstruction + commitment."""
-        if chunks.ndim != 3:
-            raise ValueError(f"chunks shape={tuple(chunks.shape)}: expected [N, T, D]")
-        if steps < 1:
-            raise ValueError(f"steps={steps}: expected >= 1")
-        torch.manual_seed(seed)
-        settings = VQVLASettings(chunks.shape[1], chunks.shape[2], **architecture)
-        flat = chunks.reshape(-1, chunks.shape[-1]).float()
-        tokenizer = cls(settings, flat.mean(0), flat.std(0))
-        normalized = tokenizer._normalize(chunks)
-        model = tokenizer.model.train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-        generator = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(steps), desc="vqvla fit", leave=False):
-            batch = normalized[torch.randint(len(normalized), (batch_size,), generator=generator)]
-            reconstruction, _, commitment = model(batch)
-            loss = F.l1_loss(reconstruction, batch) + commitment
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        model.eval()
-        return tokenizer
-
-    def _normalize(self, actions: Tensor) -> Tensor:
-        return (actions.float() - self.mean) / self.std
-
-    @property
-    def vocab_size(self) -> int:
-        return self.settings.levels * self.settings.codebook_size
-
-    @property
-    def fixed_length(self) -> int:
-        return self.settings.levels * self.settings.positions
-
-    @torch.no_grad()
-    def encode(self, actions: Tensor) -> TokenSequences:
-        check_chunks(actions, self.chunk_length, self.action_dim)
-        _, indices, _ = self.model(self._normalize(actions))  # [B, positions, levels]
-        offsets = torch.arange(self.settings.levels) * self.settings.codebook_size
-        return TokenSequences.fixed((indices + offsets).transpose(1, 2).reshape(len(actions), -1))
-
-    @torch.no_grad()
-    def decode(self, tokens: TokenSequences) -> DecodedChunks:
-        """A wrong length is padded (with each level's code 0) or truncated; an id outside its level's range
-        is folded into it (id mod codebook_size); both flag the row as repaired."""
-        s = self.settings
-        length, ids = self.fixed_length, tokens.ids
-        level_of_position = torch.arange(length) // s.positions
-        grid = torch.zeros(len(ids), length, dtype=torch.long)
-        width = min(length, ids.shape[1])
-        grid[:, :width] = ids[:, :width]
-        present = torch.arange(length) < tokens.lengths[:, None]
-        grid = torch.where(present, grid, level_of_position * s.codebook_size)
-        in_range = (grid // s.codebook_size == level_of_position) & (grid >= 0)
-        repaired = (tokens.lengths != length) | ~in_range.all(1)
-        codes = grid.remainder(s.codebook_size).reshape(len(ids), s.levels, s.positions).transpose(1, 2)
-        latents = self.model.quantizer.get_output_from_indices(codes)
-        actions = self.model.decode_latents(latents) * self.std + self.mean
-        return DecodedChunks(actions, repaired)
-
-    def save_pretrained(self, path: str | Path) -> None:
-        settings = {**asdict(self.settings), "mean": self.mean.tolist(), "std": self.std.tolist()}
-        directory = write_config(path, self.kind, settings)
-        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(directory / WEIGHTS_FILE))
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> VQVLATokenizer:
-        config = read_config(path, cls.kind)
-        mean, std = torch.tensor(config.pop("mean")), torch.tensor(config.pop("std"))
-        config.pop("kind")
-        settings = VQVLASettings(**config)
-        model = ConvResidualVQVAE(settings)
-        model.load_state_dict(load_file(str(Path(path) / WEIGHTS_FILE)))
-        return cls(settings, mean, std, model)
+    settings_class = VQVLASettings
+    network_class = ConvResidualVQVAE

@@ -1,8 +1,10 @@
-"""Config of the `actioncodec` policy type: a VLA that emits ActionCodec tokens autoregressively.
+"""Config of the `actioncodec` policy type: a VLA that emits action tokens autoregressively.
 
-The policy needs a trained `actioncodec_tokenizer` checkpoint (`tokenizer_path`). Its config is copied into
-`tokenizer_config` here, so the policy's own checkpoint (which also holds the tokenizer weights) is
-self-contained: `--policy.path` alone restores everything.
+`tokenizer_path` is a trained `actioncodec_tokenizer` checkpoint (the paper's policy) or any saved action
+tokenizer of the package (binning, fast, vqvla, nac, actioncodec; see `actioncodec-bench --save-dir`), so the
+same policy can be trained on every tokenizer with everything else fixed. The tokenizer's facts are copied
+into `tokenizer_info` and the policy's checkpoint carries the tokenizer itself: `--policy.path` alone restores
+everything.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from typing import Any
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
-from ...embodiments import EmbodimentSpec
-from ...tokenizer_checkpoint import read_tokenizer_config
+from ...tokenizers.layout import ActionTokenLayout
 from ..presets import AdamWCosinePresets, require_non_negative, require_positive
 
 BACKBONE_CHOICES = ("smolvlm", "compact")
@@ -24,18 +25,28 @@ DEFAULT_VLM = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 IMAGE_SIZE_DEFAULTS = {"smolvlm": 224, "compact": 128}
 LR_DEFAULTS = {"smolvlm": 1e-4, "compact": 3e-4}
 INVALID_ACTION_CHOICES = ("zeros", "hold")
+REPAIRED_CHUNK_CHOICES = ("no_motion", "execute")
+
+
+def describe_saved_tokenizer(path: str, embodiment: str | None) -> dict[str, Any]:
+    """Load the tokenizer once to read its facts (imported here: config parsing stays light otherwise)."""
+    from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
+
+    return describe_tokenizer(load_action_tokenizer(path, embodiment))
 
 
 @PreTrainedConfig.register_subclass("actioncodec")
 @dataclass
 class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # --- tokenizer ------------------------------------------------------------------------------
-    # A trained tokenizer's pretrained_model/ directory (lerobot-train --policy.type=actioncodec_tokenizer).
+    # A trained actioncodec_tokenizer checkpoint's pretrained_model/ directory, or any saved action tokenizer.
     tokenizer_path: str | None = None
-    # Filled from tokenizer_path: the tokenizer's config.json, stored so checkpoints need no tokenizer_path.
-    tokenizer_config: dict[str, Any] | None = None
-    # Embodiment of the training data among the tokenizer's; None: the tokenizer's training embodiment.
+    # Filled from tokenizer_path (kind, chunk, action dim, vocabulary, budget), so checkpoints need no tokenizer_path.
+    tokenizer_info: dict[str, Any] | None = None
+    # Embodiment of the training data among an actioncodec tokenizer's; None: its training embodiment.
     embodiment: str | None = None
+    # Variable-budget tokenizers (fast): the most tokens per chunk; None: twice the longest seen when fitting.
+    max_action_tokens: int | None = None
 
     # --- backbone -------------------------------------------------------------------------------
     # smolvlm: SmolVLM2 with the action vocabulary (the paper's policy); compact: a small model for CPUs.
@@ -65,6 +76,10 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # What an invalid token sequence becomes (paper A.2: a zero-action chunk). "zeros": no motion for
     # delta actions; "hold": repeat the last executed action, which is "no motion" for absolute actions.
     invalid_action: str = "zeros"
+    # A sequence the tokenizer could decode only after repairing it (wrong length, id out of its range):
+    # "no_motion" replaces it like an invalid one (the paper's protocol); "execute" runs the repaired chunk
+    # (FAST's soft decoding). Either way it is counted in `repaired_chunks`.
+    on_repaired_chunk: str = "no_motion"
 
     # --- optimization ---------------------------------------------------------------------------
     optimizer_lr: float | None = None  # None: 1e-4 for smolvlm (paper, 2.2B on LIBERO), 3e-4 for compact
@@ -94,6 +109,8 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             self.optimizer_lr = LR_DEFAULTS[self.backbone]
         if self.invalid_action not in INVALID_ACTION_CHOICES:
             raise ValueError(f"invalid_action={self.invalid_action!r}: expected one of {INVALID_ACTION_CHOICES}")
+        if self.on_repaired_chunk not in REPAIRED_CHUNK_CHOICES:
+            raise ValueError(f"on_repaired_chunk={self.on_repaired_chunk!r}: expected one of {REPAIRED_CHUNK_CHOICES}")
         for name in ("image_size", "hidden_size", "num_layers", "num_heads", "ff_mult", "optimizer_lr", "lora_alpha"):
             require_positive(name, getattr(self, name))
         require_non_negative("lora_rank", self.lora_rank)
@@ -106,45 +123,38 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
         for name in ("dropout", "lora_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: expected in [0, 1)")
-        if self.tokenizer_path is not None and self.tokenizer_config is None:
-            self.tokenizer_config = read_tokenizer_config(self.tokenizer_path, field="tokenizer_path")
-        if self.tokenizer_config is not None:
-            chunk = self.spec.chunk_length
+        if self.tokenizer_path is not None and self.tokenizer_info is None:
+            self.tokenizer_info = describe_saved_tokenizer(self.tokenizer_path, self.embodiment)
+        if self.tokenizer_info is not None:
+            _ = self.layout  # checks max_action_tokens against the tokenizer now, not at the first batch
+            chunk = self.chunk_length
             if self.n_action_steps is not None and not 1 <= self.n_action_steps <= chunk:
                 raise ValueError(f"n_action_steps={self.n_action_steps}: expected 1..chunk_length={chunk}")
 
     # --- tokenizer facts --------------------------------------------------------------------------
     def _require_tokenizer(self) -> dict[str, Any]:
-        if self.tokenizer_config is None:
+        if self.tokenizer_info is None:
             raise ValueError(
                 "tokenizer_path is not set: pass --policy.tokenizer_path=<a trained actioncodec_tokenizer "
-                "checkpoint's pretrained_model/ directory>"
+                "checkpoint's pretrained_model/ directory, or a saved action tokenizer>"
             )
-        return self.tokenizer_config
+        return self.tokenizer_info
 
     @property
-    def embodiment_name(self) -> str:
-        return self.embodiment or self._require_tokenizer()["embodiment"]
+    def chunk_length(self) -> int:
+        return int(self._require_tokenizer()["chunk_length"])
 
     @property
-    def spec(self) -> EmbodimentSpec:
-        embodiments = self._require_tokenizer()["embodiments"]
-        if self.embodiment_name not in embodiments:
-            raise ValueError(f"embodiment={self.embodiment_name!r}: the tokenizer knows {sorted(embodiments)}")
-        spec = embodiments[self.embodiment_name]
-        return spec if isinstance(spec, EmbodimentSpec) else EmbodimentSpec(**spec)
+    def action_dim(self) -> int:
+        return int(self._require_tokenizer()["action_dim"])
 
     @property
-    def num_action_tokens(self) -> int:
-        return int(self._require_tokenizer()["num_tokens"])
-
-    @property
-    def codebook_size(self) -> int:
-        return int(self._require_tokenizer()["codebook_size"])
+    def layout(self) -> ActionTokenLayout:
+        return ActionTokenLayout.from_info(self._require_tokenizer(), self.max_action_tokens)
 
     @property
     def steps_per_prediction(self) -> int:
-        return self.n_action_steps or self.spec.chunk_length
+        return self.n_action_steps or self.chunk_length
 
     # --- LeRobot contract -------------------------------------------------------------------------
     @property
@@ -153,17 +163,16 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
 
     @property
     def action_delta_indices(self) -> list[int]:
-        return list(range(self.spec.chunk_length))
+        return list(range(self.chunk_length))
 
     def validate_features(self) -> None:
-        spec = self.spec
         action = self.output_features.get("action")
         if action is None:
             raise ValueError("output_features has no 'action' feature: the policy predicts actions")
-        if action.shape[0] != spec.action_dim:
+        if action.shape[0] != self.action_dim:
             raise ValueError(
-                f"dataset action dim={action.shape[0]} but the tokenizer's embodiment {self.embodiment_name!r} "
-                f"has action_dim={spec.action_dim}; expected equal"
+                f"dataset action dim={action.shape[0]} but the {self.tokenizer_info['kind']} tokenizer has "
+                f"action_dim={self.action_dim}; expected equal"
             )
         if not self.image_features:
             raise ValueError("input_features has no camera (VISUAL) feature: the policy needs at least one image")

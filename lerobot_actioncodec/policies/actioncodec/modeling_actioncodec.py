@@ -1,10 +1,11 @@
-"""`actioncodec` policy: cameras + state + task -> n ActionCodec tokens (autoregressive) -> an action chunk.
+"""`actioncodec` policy: cameras + state + task -> action tokens (autoregressive) -> an action chunk.
 
-Training: the embedded, frozen tokenizer turns the batch's raw action chunk into n target tokens and the
-backbone learns them with cross-entropy on the action positions only. Inference: constrained decoding of
-exactly n tokens, the tokenizer decodes them to a chunk in raw units, and `select_action` executes
-`n_action_steps` of it from a queue. A chunk that cannot be decoded becomes a no-motion chunk, counted in
-`invalid_chunks`, never an exception in the control loop.
+Training: the frozen tokenizer (ActionCodec by default, any of the package's through `ActionTokenizer`) turns the
+batch's raw action chunk into target tokens and the backbone learns them with cross-entropy on the action
+positions only (`ActionTokenLayout`: plus an end token when the budget varies). Inference: constrained decoding
+over the action vocabulary, the tokenizer decodes the ids to a chunk in raw units, and `select_action` executes
+`n_action_steps` of it from a queue. A chunk that cannot be decoded (or, by default, only after repair) becomes
+a no-motion chunk, counted in `invalid_chunks`, never an exception in the control loop.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from torch import Tensor, nn
 
 from ...backbones.compact import CompactBackbone
 from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
-from ...tokenizers.actioncodec import ActionCodecTokenizer
+from ...tokenizers.interface import ActionTokenizer
+from ...tokenizers.layout import IGNORE_INDEX
+from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 from .configuration_actioncodec import ActionCodecConfig
 
 logger = logging.getLogger(__name__)
 VLM_FILES = "vlm"  # in a smolvlm policy's checkpoint: the expanded tokenizer and the VLM config
+TOKENIZER_FILES = "action_tokenizer"  # in every checkpoint: the action tokenizer, saved through its interface
 
 
-def saved_vlm_files(pretrained_name_or_path: Any, **hub_kwargs: Any) -> Path | None:
-    """The checkpoint's `vlm/` folder: a local directory's, or fetched from a hub repository; None if absent."""
-    local = Path(pretrained_name_or_path) / VLM_FILES
+def saved_subfolder(pretrained_name_or_path: Any, name: str, **hub_kwargs: Any) -> Path | None:
+    """A checkpoint's `name/` folder: a local directory's, or fetched from a hub repository; None if absent."""
+    local = Path(pretrained_name_or_path) / name
     if Path(pretrained_name_or_path).is_dir():
         return local if local.is_dir() else None
     from huggingface_hub import snapshot_download
@@ -40,10 +44,10 @@ def saved_vlm_files(pretrained_name_or_path: Any, **hub_kwargs: Any) -> Path | N
     keys = ("revision", "cache_dir", "force_download", "token", "local_files_only")
     root = snapshot_download(
         str(pretrained_name_or_path),
-        allow_patterns=[f"{VLM_FILES}/*"],
+        allow_patterns=[f"{name}/*"],
         **{k: hub_kwargs[k] for k in keys if k in hub_kwargs},
     )
-    found = Path(root) / VLM_FILES
+    found = Path(root) / name
     return found if found.is_dir() else None
 
 
@@ -57,35 +61,37 @@ class ActionCodecPolicy(PreTrainedPolicy):
         dataset_stats: dict | None = None,
         weights_follow: bool = False,
         vlm_files: Path | None = None,
+        tokenizer_files: Path | None = None,
         **kwargs: Any,
     ):
-        """`weights_follow`: from_pretrained loads every weight (the tokenizer's too) right after construction.
-        `vlm_files`: a checkpoint's `vlm/` folder (smolvlm: its expanded tokenizer and config)."""
+        """`weights_follow`: from_pretrained loads every weight right after construction. `vlm_files`: a
+        checkpoint's `vlm/` folder (smolvlm: its expanded tokenizer and config). `tokenizer_files`: a checkpoint's
+        `action_tokenizer/` folder, used instead of `tokenizer_path`."""
         super().__init__(config)
         config.validate_features()
-        self.tokenizer = self._build_tokenizer(config, weights_follow)
-        self.tokenizer.requires_grad_(False)
-        self.embodiment = config.embodiment_name
-        self.spec = config.spec
-        self._check_tokenizer_agrees()
+        self.tokenizer = self._load_tokenizer(config, tokenizer_files)
+        self.layout = config.layout
         self.image_keys = sorted(config.image_features)
         state_keys = [k for k, f in config.input_features.items() if f.type is FeatureType.STATE]
         self.state_key = state_keys[0] if state_keys else None
         state_dim = config.input_features[self.state_key].shape[0] if self.state_key else 0
         self.backbone = self._build_backbone(config, state_dim, len(self.image_keys), weights_follow, vlm_files)
-        self.invalid_chunks = 0
+        self.invalid_chunks = 0  # chunks replaced by no motion
+        self.repaired_chunks = 0  # sequences the tokenizer decoded only after repairing them
         self.reset()
 
     @staticmethod
-    def _build_tokenizer(config: ActionCodecConfig, weights_follow: bool) -> ActionCodecTokenizer:
-        if weights_follow:
-            return ActionCodecTokenizer.from_config(config.tokenizer_config)
-        if config.tokenizer_path is None or not (Path(config.tokenizer_path) / "model.safetensors").is_file():
-            raise ValueError(
-                f"tokenizer_path={config.tokenizer_path!r}: expected a trained actioncodec_tokenizer checkpoint "
-                "(pretrained_model/ with config.json and model.safetensors)"
-            )
-        return ActionCodecTokenizer.from_pretrained(config.tokenizer_path)
+    def _load_tokenizer(config: ActionCodecConfig, tokenizer_files: Path | None) -> ActionTokenizer:
+        """The checkpoint's own copy, else `tokenizer_path`; its facts must be the ones the config was built on."""
+        if tokenizer_files is None and config.tokenizer_path is None:
+            raise ValueError("tokenizer_path is not set and the checkpoint has no action_tokenizer/ folder")
+        path = tokenizer_files if tokenizer_files is not None else config.tokenizer_path
+        tokenizer = load_action_tokenizer(path, config.embodiment)
+        actual = describe_tokenizer(tokenizer)
+        for name, configured in config.tokenizer_info.items():
+            if actual.get(name) != configured:
+                raise ValueError(f"tokenizer {name}={actual.get(name)!r} but the policy config expects {configured!r}")
+        return tokenizer
 
     @staticmethod
     def _build_backbone(
@@ -96,15 +102,15 @@ class ActionCodecPolicy(PreTrainedPolicy):
             lora = LoRASettings(config.lora_rank, config.lora_alpha, config.lora_dropout)
             return SmolVLMBackbone(
                 config.vlm_model_name,
-                codebook_size=config.codebook_size,
-                num_action_tokens=config.num_action_tokens,
+                codebook_size=config.layout.head_vocab_size,
+                num_action_tokens=config.layout.positions,
                 pretrained_weights=config.vlm_pretrained_weights and not weights_follow,
                 lora=lora,
                 saved_files=vlm_files,
             )
         return CompactBackbone(
-            codebook_size=config.codebook_size,
-            num_action_tokens=config.num_action_tokens,
+            codebook_size=config.layout.head_vocab_size,
+            num_action_tokens=config.layout.positions,
             state_dim=state_dim,
             image_height=config.image_size,
             image_width=config.image_size * cameras,
@@ -115,30 +121,24 @@ class ActionCodecPolicy(PreTrainedPolicy):
             dropout=config.dropout,
         )
 
-    def _check_tokenizer_agrees(self) -> None:
-        """The config's view of the tokenizer (vocab, chunk, action dim) must be the loaded tokenizer's."""
-        _, spec = self.tokenizer.resolve(self.embodiment)
-        expected = {
-            "codebook_size": (self.config.codebook_size, self.tokenizer.codebook_size),
-            "num_tokens": (self.config.num_action_tokens, self.tokenizer.num_tokens),
-            "chunk_length": (self.spec.chunk_length, spec.chunk_length),
-            "action_dim": (self.spec.action_dim, spec.action_dim),
-        }
-        for name, (configured, actual) in expected.items():
-            if configured != actual:
-                raise ValueError(f"tokenizer {name}={actual} but the policy config expects {configured}")
-
     @classmethod
     def from_pretrained(cls, pretrained_name_or_path: Any, *, strict: bool = True, **kwargs: Any):
-        """As LeRobot's, strict by default; the tokenizer (and the VLM) are rebuilt from the stored files, then
-        every weight is loaded from the checkpoint, so no download and no tokenizer_path are needed."""
-        vlm_files = saved_vlm_files(pretrained_name_or_path, **kwargs)
+        """As LeRobot's, strict by default; the tokenizer (and the VLM) are rebuilt from the checkpoint's own folders,
+        then every weight is loaded from the checkpoint, so no download and no tokenizer_path are needed."""
+        vlm_files = saved_subfolder(pretrained_name_or_path, VLM_FILES, **kwargs)
+        tokenizer_files = saved_subfolder(pretrained_name_or_path, TOKENIZER_FILES, **kwargs)
         return super().from_pretrained(
-            pretrained_name_or_path, strict=strict, weights_follow=True, vlm_files=vlm_files, **kwargs
+            pretrained_name_or_path,
+            strict=strict,
+            weights_follow=True,
+            vlm_files=vlm_files,
+            tokenizer_files=tokenizer_files,
+            **kwargs,
         )
 
     def _save_pretrained(self, save_directory: Path, state_dict: dict[str, Tensor] | None = None) -> None:
         super()._save_pretrained(save_directory, state_dict=state_dict)
+        self.tokenizer.save_pretrained(Path(save_directory) / TOKENIZER_FILES)
         if isinstance(self.backbone, SmolVLMBackbone):
             self.backbone.save_files(Path(save_directory) / VLM_FILES)
 
@@ -173,50 +173,53 @@ class ActionCodecPolicy(PreTrainedPolicy):
         state = batch.get(self.state_key) if self.state_key else None
         return self.backbone.prefix(images, state, list(tasks))
 
-    def target_tokens(self, actions: Tensor) -> Tensor:
-        """Raw action chunks [B, T, D] -> level-0 token ids [B, n]."""
-        chunk = actions[:, : self.spec.chunk_length]
-        return self.tokenizer.encode(chunk, self.embodiment, levels=1).reshape(len(chunk), -1)
+    def target_tokens(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw action chunks [B, T, D] -> teacher-forcing ids and cross-entropy targets, both [B, positions]."""
+        chunk = actions[:, : self.config.chunk_length]
+        inputs, targets = self.layout.targets(self.tokenizer.encode(chunk.detach().float().cpu()))
+        return inputs.to(actions.device), targets.to(actions.device)
 
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        tokens = self.target_tokens(batch[ACTION])
-        logits = self.backbone(self._prefix(batch), tokens)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
-        accuracy = (logits.argmax(-1) == tokens).float().mean().item()
+        inputs, targets = self.target_tokens(batch[ACTION])
+        logits = self.backbone(self._prefix(batch), inputs)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX)
+        trained = targets != IGNORE_INDEX
+        accuracy = (logits.argmax(-1) == targets)[trained].float().mean().item()
         return loss, {"token_accuracy": accuracy}
 
     # --------------------------------------------------------------- inference
     @torch.no_grad()
     def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
-        return self.backbone.generate(self._prefix(batch), self.config.temperature, self.config.top_k)
+        """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies)."""
+        cfg = self.config
+        return self.backbone.generate(self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token)
 
     @torch.no_grad()
     def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
         """[B, chunk_length, D] actions in raw units."""
         return self.decode_tokens(self.predict_tokens(batch))
 
-    def decode_tokens(self, tokens: Tensor) -> Tensor:
-        """Tokens -> chunk; a row that is out of range or decodes to non-finite values becomes no motion."""
-        batch = len(tokens)
-        valid = ((tokens >= 0) & (tokens < self.tokenizer.codebook_size)).all(-1)
-        valid &= tokens.shape[-1] == self.tokenizer.num_tokens
-        chunk = self._no_motion(batch, tokens.device)
-        if valid.any():
-            decoded = self.tokenizer.decode(tokens[valid], self.embodiment).to(chunk.dtype)
-            finite = torch.isfinite(decoded).flatten(1).all(-1)
-            rows = valid.nonzero().squeeze(-1)
-            chunk[rows[finite]] = decoded[finite]
-            valid[rows[~finite]] = False
-        invalid = int((~valid).sum())
-        if invalid:
-            self.invalid_chunks += invalid
-            logger.warning("%d invalid action-token sequence(s): executing a no-motion chunk instead", invalid)
+    def decode_tokens(self, ids: Tensor) -> Tensor:
+        """Head ids -> chunk. A row the tokenizer had to repair (wrong length, ids outside its range) is counted and,
+        unless on_repaired_chunk="execute", replaced by no motion, like a row that decodes to non-finite values."""
+        decoded = self.tokenizer.decode(self.layout.sequences(ids))
+        chunk = decoded.actions.to(ids.device, torch.float32)
+        repaired = decoded.repaired.to(ids.device)
+        invalid = ~torch.isfinite(chunk).flatten(1).all(-1)
+        if self.config.on_repaired_chunk == "no_motion":
+            invalid |= repaired
+        self.repaired_chunks += int(repaired.sum())
+        if invalid.any():
+            count = int(invalid.sum())
+            self.invalid_chunks += count
+            chunk = torch.where(invalid[:, None, None], self._no_motion(len(chunk), chunk.device), chunk)
+            logger.warning("%d invalid action-token sequence(s): executing a no-motion chunk instead", count)
         return chunk
 
     def _no_motion(self, batch: int, device: torch.device) -> Tensor:
         """Zeros (delta actions) or the last executed action held (absolute actions), [B, T, D]."""
-        shape = (batch, self.spec.chunk_length, self.spec.action_dim)
+        shape = (batch, self.config.chunk_length, self.config.action_dim)
         if self.config.invalid_action == "hold" and self._last_action is not None:
             return self._last_action.to(device).unsqueeze(1).expand(shape).clone()
         return torch.zeros(shape, device=device)

@@ -16,7 +16,7 @@ from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
-from ..presets import AdamWCosinePresets, require_non_negative, require_positive
+from ..presets import AdamWCosinePresets, identity_normalization, require_non_negative, require_positive
 
 
 @PreTrainedConfig.register_subclass("actioncodec_tokenizer")
@@ -90,15 +90,7 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     scheduler_decay_steps: int = 100_000  # paper: 100k steps; shorter runs scale the schedule down
     scheduler_decay_lr: float = 1e-4
 
-    normalization_mapping: dict[str, NormalizationMode] = field(
-        default_factory=lambda: {
-            # The tokenizer normalizes actions itself (per embodiment) and the tokenizer never reads
-            # observations, so LeRobot's processors pass everything through unchanged.
-            "VISUAL": NormalizationMode.IDENTITY,
-            "STATE": NormalizationMode.IDENTITY,
-            "ACTION": NormalizationMode.IDENTITY,
-        }
-    )
+    normalization_mapping: dict[str, NormalizationMode] = field(default_factory=identity_normalization)
     push_to_hub: bool = False
 
     def __post_init__(self) -> None:

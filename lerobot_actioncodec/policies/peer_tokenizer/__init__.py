@@ -1,0 +1,3 @@
+from .configuration_peer_tokenizer import PeerTokenizerConfig
+
+__all__ = ["PeerTokenizerConfig"]

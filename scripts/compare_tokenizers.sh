@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The paper's Table 1 protocol in miniature: the same `actioncodec` policy (compact backbone, same data, steps,
+# seeds and evaluation) trained once per tokenizer, only --policy.tokenizer_path changing.
+#   1. the demo's demonstrations (collected if missing) and its ActionCodec tokenizer (trained if missing),
+#   2. actioncodec-bench fits the peers on the same data, saves them (--save-dir) and prints their table,
+#   3. per tokenizer: lerobot-train the policy, lerobot-eval it, and finally one success table for all.
+# TOKENIZERS lists the fitted peers as actioncodec-bench specs, ';'-separated. Sizes as in scripts/lib.sh, e.g.
+#   EVAL_EPISODES=5 TOKENIZERS="binning;fast" bash scripts/compare_tokenizers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+source scripts/lib.sh
+TOKENIZERS=${TOKENIZERS:-"binning;fast;vqvla:steps=300"}
+OUT=${OUT:-$RUN_DIR/comparison}
+mkdir -p "$OUT"
+
+echo "== 1/3 demonstrations and the ActionCodec tokenizer"
+collect_demonstrations
+actioncodec="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
+[ -f "$actioncodec/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+
+echo "== 2/3 actioncodec-bench: fit and save $TOKENIZERS on the same demonstrations"
+"$bin/actioncodec-bench" "${dataset[@]}" --tokenizers "$TOKENIZERS;$actioncodec" \
+  --output-dir "$OUT/bench" --save-dir "$OUT/tokenizers"
+
+echo "== 3/3 one policy per tokenizer: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"
+runs=()
+IFS=';' read -ra specs <<< "$TOKENIZERS"
+for spec in "${specs[@]}" actioncodec; do
+  if [ "$spec" = actioncodec ]; then
+    name=actioncodec; path="$actioncodec"
+  else
+    name=$("$bin/python" -c 'import sys; from lerobot_actioncodec.cli.bench import saved_name; print(saved_name(sys.argv[1]))' "$spec")
+    path="$OUT/tokenizers/$name"
+  fi
+  if [ ! -f "$OUT/$name/eval/success.json" ]; then
+    rm -rf "$OUT/$name"
+    echo "-- $name: lerobot-train --policy.tokenizer_path=$path"
+    train_policy "$path" "$OUT/$name/policy"
+    evaluate_policy "$OUT/$name/policy" "$OUT/$name/eval"
+  fi
+  runs+=(--eval-dir "$name=$OUT/$name/eval")
+done
+"$bin/actioncodec-eval-report" "${runs[@]}" --output "$OUT/success.json"

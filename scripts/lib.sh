@@ -1,0 +1,46 @@
+# Steps shared by scripts/demo.sh and scripts/compare_tokenizers.sh (sourced, not run). Sizes come from the
+# environment with the demo's defaults, so every script trains and evaluates with the same recipe.
+RUN_DIR=${RUN_DIR:-outputs/demo}
+TASKS=${TASKS:-drawer-close-v3}
+EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}
+IMAGE_SIZE=${IMAGE_SIZE:-128}
+TOKENIZER_STEPS=${TOKENIZER_STEPS:-300}
+POLICY_STEPS=${POLICY_STEPS:-800}
+POLICY_BATCH_SIZE=${POLICY_BATCH_SIZE:-16}
+N_ACTION_STEPS=${N_ACTION_STEPS:-10}
+EVAL_EPISODES=${EVAL_EPISODES:-10}
+DEVICE=${DEVICE:-cpu}
+REPO_ID=local/metaworld_experts
+bin=.venv/bin
+dataset=(--dataset.repo_id="$REPO_ID" --dataset.root="$RUN_DIR/dataset")
+export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
+
+# MetaWorld scripted-expert demonstrations into $RUN_DIR/dataset (resumes; skipped when complete).
+collect_demonstrations() {
+  "$bin/actioncodec-collect-metaworld" --root "$RUN_DIR/dataset" --repo-id "$REPO_ID" --tasks "$TASKS" \
+    --episodes-per-task "$EPISODES_PER_TASK" --image-size "$IMAGE_SIZE"
+}
+
+# train_actioncodec_tokenizer OUT: lerobot-train --policy.type=actioncodec_tokenizer on the demonstrations.
+train_actioncodec_tokenizer() {
+  "$bin/lerobot-train" --policy.type=actioncodec_tokenizer --policy.device="$DEVICE" \
+    --policy.embodiment_registry=configs/embodiments.json --policy.embodiment=metaworld_sawyer "${dataset[@]}" \
+    --steps="$TOKENIZER_STEPS" --batch_size=64 --num_workers=0 --log_freq=100 --save_freq="$TOKENIZER_STEPS" \
+    --output_dir="$1"
+}
+
+# train_policy TOKENIZER OUT: the actioncodec policy (compact backbone) on any saved tokenizer.
+train_policy() {
+  "$bin/lerobot-train" --policy.type=actioncodec --policy.backbone=compact --policy.tokenizer_path="$1" \
+    --policy.n_action_steps="$N_ACTION_STEPS" --policy.device="$DEVICE" "${dataset[@]}" \
+    --steps="$POLICY_STEPS" --batch_size="$POLICY_BATCH_SIZE" --num_workers=0 --log_freq=100 \
+    --save_freq="$POLICY_STEPS" --output_dir="$2"
+}
+
+# evaluate_policy POLICY_RUN OUT: lerobot-eval in LeRobot's metaworld env, then success per task.
+evaluate_policy() {
+  "$bin/lerobot-eval" --config_path=configs/eval/metaworld_demo.json --env.task="$TASKS" \
+    --eval.n_episodes="$EVAL_EPISODES" --policy.path="$1/checkpoints/last/pretrained_model" \
+    --policy.device="$DEVICE" --output_dir="$2"
+  "$bin/actioncodec-eval-report" --eval-dir "$2" --output "$2/success.json"
+}
