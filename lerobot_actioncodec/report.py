@@ -72,6 +72,17 @@ def plot_tokenizer_report(
     return path
 
 
+def short_label(name: str, width: int = 36) -> str:
+    """A tokenizer's name for a plot: a long checkpoint path in it keeps only its end."""
+    if len(name) <= width:
+        return name
+    head, _, rest = name.partition(" (")
+    if not rest:
+        return name[: width - 3] + "..."
+    tail = rest[-(width - len(head) - 6) :]
+    return f"{head} (.../{tail[tail.find('/') + 1 :]}"
+
+
 def plot_benchmark(
     chunks: Tensor,
     reconstructions: dict[str, Tensor],
@@ -95,12 +106,13 @@ def plot_benchmark(
         axis.set_xlabel("time in chunk [s]")
         if column == 0:
             axis.set_ylabel("action (raw units)")
-            axis.legend(fontsize=7, loc="best")
+            handles, labels = axis.get_legend_handles_labels()
+    figure.legend(handles, [short_label(label) for label in labels], loc="outside upper center", ncols=4, fontsize=8)
     axis = figure.add_subplot(grid[1, :])
     for number, (name, values) in enumerate(metrics.items()):
         x, y = values["reconstruction_relative_mae"], values["overlap_rate"]
         axis.scatter([x], [y], color=f"C{number % 10}", s=60)
-        axis.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        axis.annotate(short_label(name), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
     axis.set_xlabel("relative reconstruction MAE (lower is better)")
     axis.set_ylabel("overlap rate (higher is better)")
     axis.grid(alpha=0.3)

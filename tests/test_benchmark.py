@@ -87,3 +87,11 @@ def test_cli_rejects_a_tokenizer_of_another_chunk_length(tiny_dataset, tokenizer
     with pytest.raises(ValueError, match="chunks of 10 x 3, but the benchmark's are 5 x 3"):
         main([f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--tokenizers", str(tokenizer_dir),
               "--chunk-seconds", "0.5", "--output-dir", str(tmp_path)])  # fmt: skip
+
+
+def test_plot_labels_keep_the_end_of_a_long_checkpoint_path():
+    from lerobot_actioncodec.report import short_label
+
+    assert short_label("binning") == "binning"
+    label = short_label("actioncodec (outputs/demo/tokenizer/checkpoints/last/pretrained_model)")
+    assert label == "actioncodec (.../pretrained_model)" and len(label) <= 36
