@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import Any
 
 TOKENIZER_POLICY_TYPE = "actioncodec_tokenizer"
+PEER_POLICY_TYPE = "peer_tokenizer"
+
+
+def checkpoint_type(path: str | Path) -> str | None:
+    """The `type` in a checkpoint's config.json; None without one."""
+    config_file = Path(path) / "config.json"
+    return json.loads(config_file.read_text()).get("type") if config_file.is_file() else None
 
 
 def read_tokenizer_config(path: str | Path, field: str = "path") -> dict[str, Any]:

@@ -90,17 +90,23 @@ def percentile_range(chunks: Tensor, quantiles: tuple[float, float] = (0.01, 0.9
     return low, high
 
 
+def to_grid(tokens: TokenSequences, length: int, fill: int | Tensor) -> tuple[Tensor, Tensor]:
+    """Rows truncated or padded to `length`: ids [B, length] with `fill` (an id, or one per position [length])
+    after each row's own length, and where the row had ids of its own [B, length]."""
+    ids = tokens.ids
+    grid = torch.zeros(len(ids), length, dtype=torch.long)
+    width = min(length, ids.shape[1])
+    grid[:, :width] = ids[:, :width]
+    present = torch.arange(length) < tokens.lengths[:, None]
+    return torch.where(present, grid, fill), present
+
+
 def fit_to_length(tokens: TokenSequences, length: int, fill: int, vocab_size: int) -> tuple[Tensor, Tensor]:
     """The paper's soft decoding for fixed-size decoders: rows truncated or padded with `fill` to `length`
     and ids clamped into the vocabulary. Returns the ids [B, length] and which rows needed any of it [B]."""
-    ids, lengths = tokens.ids, tokens.lengths
-    inside = torch.arange(ids.shape[1]) < lengths[:, None]
-    out_of_range = ((ids < 0) | (ids >= vocab_size)) & inside
-    repaired = (lengths != length) | out_of_range.any(1)
-    grid = torch.full((len(ids), length), fill, dtype=torch.long)
-    width = min(length, ids.shape[1])
-    grid[:, :width] = ids[:, :width]
-    grid = torch.where(torch.arange(length) < lengths[:, None], grid, fill)
+    grid, present = to_grid(tokens, length, fill)
+    out_of_range = ((grid < 0) | (grid >= vocab_size)) & present
+    repaired = (tokens.lengths != length) | out_of_range.any(1)
     return grid.clamp(0, vocab_size - 1), repaired
 
 

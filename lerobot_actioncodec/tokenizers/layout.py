@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .interface import PAD_ID, TokenSequences
+from .interface import PAD_ID, TokenSequences, to_grid
 
 IGNORE_INDEX = -100  # cross-entropy's default ignore index: padding after the end token
 
@@ -66,21 +66,17 @@ class ActionTokenLayout:
     def targets(self, tokens: TokenSequences) -> tuple[Tensor, Tensor]:
         """Teacher-forcing inputs [B, positions] (padding repeats the end token) and cross-entropy targets with
         IGNORE_INDEX after the end token."""
-        ids, lengths = tokens.ids, tokens.lengths
+        lengths = tokens.lengths
         if int(lengths.max()) > self.max_tokens:
             raise ValueError(
                 f"a chunk was encoded into {int(lengths.max())} tokens but max_action_tokens={self.max_tokens}; "
                 "expected at most that many (raise --policy.max_action_tokens)"
             )
-        position = torch.arange(self.positions)
-        inside = position < lengths[:, None]
-        grid = torch.zeros(len(ids), self.positions, dtype=torch.long)
-        width = min(ids.shape[1], self.positions)
-        grid[:, :width] = ids[:, :width]
         if not self.variable:
+            grid, _ = to_grid(tokens, self.positions, 0)
             return grid, grid.clone()
-        inputs = torch.where(inside, grid, self.vocab_size)
-        targets = torch.where(position <= lengths[:, None], inputs, IGNORE_INDEX)
+        inputs, _ = to_grid(tokens, self.positions, self.vocab_size)
+        targets = torch.where(torch.arange(self.positions) <= lengths[:, None], inputs, IGNORE_INDEX)
         return inputs, targets
 
     def sequences(self, ids: Tensor) -> TokenSequences:

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .interface import DecodedChunks, TokenSequences, check_chunks, read_config, write_config
+from .interface import DecodedChunks, TokenSequences, check_chunks, read_config, to_grid, write_config
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -46,13 +46,9 @@ def split_offset_ids(
 ) -> tuple[list[Tensor], Tensor]:
     """Id rows -> per-level codes. A wrong length is truncated or padded (with each level's code 0); an id outside
     its level's range is folded into it (id mod codebook_size); both flag the row as repaired."""
-    length, ids = sum(level_lengths), tokens.ids
+    length = sum(level_lengths)
     level = torch.repeat_interleave(torch.arange(len(level_lengths)), torch.tensor(level_lengths))
-    grid = torch.zeros(len(ids), length, dtype=torch.long)
-    width = min(length, ids.shape[1])
-    grid[:, :width] = ids[:, :width]
-    present = torch.arange(length) < tokens.lengths[:, None]
-    grid = torch.where(present, grid, level * codebook_size)
+    grid, _ = to_grid(tokens, length, level * codebook_size)
     in_range = (grid >= 0) & (grid // codebook_size == level)
     repaired = (tokens.lengths != length) | ~in_range.all(1)
     codes = grid.remainder(codebook_size).split(level_lengths, dim=1)

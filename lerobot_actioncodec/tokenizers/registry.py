@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from ..tokenizer_checkpoint import TOKENIZER_POLICY_TYPE, read_tokenizer_config
+from ..tokenizer_checkpoint import PEER_POLICY_TYPE, TOKENIZER_POLICY_TYPE, checkpoint_type, read_tokenizer_config
 from .actioncodec import ActionCodecTokenizer
 from .binning import BinningTokenizer
 from .fast import FastTokenizer
@@ -29,11 +28,6 @@ from .nac import NACTokenizer
 from .vqvla import VQVLATokenizer
 
 WEIGHTS_FILE = "model.safetensors"
-PEER_POLICY_TYPE = "peer_tokenizer"
-
-
-def _checkpoint_type(directory: Path) -> str | None:
-    return json.loads((directory / "config.json").read_text()).get("type")
 
 
 class ActionCodecActionTokenizer:
@@ -108,7 +102,7 @@ def load_action_tokenizer(path: str | Path, embodiment: str | None = None) -> Ac
         if kind not in KINDS:
             raise ValueError(f"{directory / CONFIG_FILE}: kind={kind!r}; expected one of {sorted(KINDS)}")
         tokenizer = KINDS[kind].from_pretrained(directory)
-    elif (directory / "config.json").is_file() and _checkpoint_type(directory) == PEER_POLICY_TYPE:
+    elif checkpoint_type(directory) == PEER_POLICY_TYPE:
         from ..policies.peer_tokenizer.modeling_peer_tokenizer import PeerTokenizerPolicy
 
         with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results

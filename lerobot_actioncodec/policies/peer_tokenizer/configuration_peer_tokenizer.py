@@ -15,12 +15,13 @@ from typing import Any
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
+from ...tokenizer_checkpoint import PEER_POLICY_TYPE
 from ..presets import AdamWCosinePresets, identity_normalization, require_positive
 
 ARCHITECTURES = ("vqvla", "nac")
 
 
-@PreTrainedConfig.register_subclass("peer_tokenizer")
+@PreTrainedConfig.register_subclass(PEER_POLICY_TYPE)
 @dataclass
 class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     arch: str = "nac"  # vqvla | nac
@@ -54,12 +55,12 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         if self.fps is not None:
             require_positive("fps", self.fps)
 
-    def chunk_length(self, fps: float | None = None) -> int:
-        """Steps per chunk at `fps` (the config's own if set)."""
-        fps = self.fps if self.fps is not None else fps
-        if fps is None:
+    @property
+    def chunk_length(self) -> int:
+        """Steps per chunk at `fps` (set by --policy.fps, or from the dataset when the policy is built)."""
+        if self.fps is None:
             raise ValueError("fps is unknown: pass --policy.fps or train on a dataset")
-        return max(1, round(self.chunk_seconds * fps))
+        return max(1, round(self.chunk_seconds * self.fps))
 
     @property
     def observation_delta_indices(self) -> None:
@@ -69,7 +70,7 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     def action_delta_indices(self) -> list[int]:
         if self.fps is None:
             return list(range(math.ceil(self.chunk_seconds * self.max_fps)))
-        return list(range(self.chunk_length()))
+        return list(range(self.chunk_length))
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")

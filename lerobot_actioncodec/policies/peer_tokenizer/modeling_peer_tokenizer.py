@@ -39,10 +39,9 @@ class PeerTokenizerPolicy(PreTrainedPolicy):
             if dataset_fps is not None and dataset_fps > config.max_fps + 1e-9:
                 raise ValueError(f"dataset fps={dataset_fps} exceeds max_fps={config.max_fps}: pass --policy.fps")
             config.fps = dataset_fps  # stored in config.json, so the checkpoint knows its chunk length
-        self.config = config
         kind = TOKENIZERS[config.arch]
         try:
-            self.settings = kind.settings_class(config.chunk_length(), config.output_features["action"].shape[0],
+            self.settings = kind.settings_class(config.chunk_length, config.output_features["action"].shape[0],
                                                 **config.arch_options)  # fmt: skip
         except TypeError as error:
             raise ValueError(f"arch_options={config.arch_options}: not {config.arch} settings ({error})") from error
