@@ -1,14 +1,17 @@
-"""Chunk latency and control rate of the `actioncodec` policy on this machine's CPU, per backbone.
+"""Chunk latency and control rate of the autoregressive (AR), parallel-decoding (PD) and block-wise autoregressive
+(BAR) heads on this machine's CPU, per backbone, measured in one run.
 
-A default-size (untrained) tokenizer and policy on a LIBERO-like input: one camera, 8-D state, 7-D actions at
-20 Hz in 1 s chunks (16 tokens over 2,048 codes). Prints, at batch 1, the time to predict one chunk (prompt,
-16 cached decoding steps, tokenizer decode) and the actions per second that allows when the whole chunk is
-executed, and the training step time (model only, no data loading).
+A default-size (untrained) tokenizer and policies on a LIBERO-like input: one camera, 8-D state, 7-D actions at
+20 Hz in 1 s chunks (16 tokens over 2,048 codes; the tokenizer has 3 RVQ levels). AR and PD read its VQ form, as in
+the paper; BAR reads every level. Prints, at batch 1, the time to predict one chunk (prompt, token decoding,
+tokenizer decode), its ratio to AR's on the same backbone, the actions per second that allows when the whole chunk
+is executed, and the training step time (model only, no data loading). AR decodes 16 tokens one cached step at a
+time; PD predicts all 16 in one expert pass; BAR runs one pass per level (3).
 
 Backbones: `compact` at its defaults (128 px camera), and `smolvlm` with SmolVLM2-256M's architecture (the
 paper's validation model; 224 px camera, full fine-tuning), randomly initialised because no weights can be
 downloaded here; speed does not depend on the weights. The 2.2B default does not fit CPU training in 24 GiB.
-Usage: python benchmarks/policy_speed.py [--threads 2] [--backbones compact,smolvlm]
+Usage: python benchmarks/policy_speed.py [--threads 2] [--backbones compact,smolvlm] [--heads ar,pd,bar]
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from transformers import SmolVLMConfig
 from lerobot_actioncodec.backbones.tiny_smolvlm import byte_level_tokenizer
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import BACKBONE_CHOICES, ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+from lerobot_actioncodec.policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
+from lerobot_actioncodec.policies.actioncodec_bar.modeling_actioncodec_bar import ActionCodecBARPolicy
+from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
+from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
 from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
     ActionCodecTokenizerConfig,
 )
@@ -49,11 +56,20 @@ BACKBONE_SETTINGS = {
     "smolvlm": {"backbone": "smolvlm", "vlm_pretrained_weights": False},  # vlm_model_name: a local directory
 }
 TRAIN_BATCH = {"compact": 16, "smolvlm": 4}
+RVQ_LEVELS = 3
+HEADS = {
+    "ar": (ActionCodecConfig, ActionCodecPolicy),
+    "pd": (ActionCodecPDConfig, ActionCodecPDPolicy),
+    "bar": (ActionCodecBARConfig, ActionCodecBARPolicy),
+}
 
 
 def default_tokenizer(directory: Path) -> Path:
     cfg = ActionCodecTokenizerConfig(
-        fps=FPS, device="cpu", output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))}
+        fps=FPS,
+        rvq_levels=RVQ_LEVELS,
+        device="cpu",
+        output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
     )
     stats = {"action": {"mean": np.zeros(ACTION_DIM), "std": np.ones(ACTION_DIM)}}
     ActionCodecTokenizerPolicy(cfg, dataset_stats=stats).save_pretrained(directory)
@@ -79,11 +95,21 @@ def batch_of(size: int, chunk: int, image: int) -> dict:
     }
 
 
+def decoding_passes(policy: ActionCodecPolicy) -> int:
+    """Forward passes per chunk after the prompt: AR one per token, PD one, BAR one per level."""
+    if isinstance(policy, ActionCodecBARPolicy):
+        return policy.config.passes
+    if isinstance(policy, ActionCodecPDPolicy):
+        return 1
+    return policy.layout.positions
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--backbones", default=",".join(BACKBONE_CHOICES[::-1]))
+    parser.add_argument("--heads", default=",".join(HEADS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -95,8 +121,9 @@ def main() -> None:
         "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
     }
     print(f"{args.threads} CPU threads; 1 camera, {STATE_DIM}-D state, {ACTION_DIM}-D actions at {FPS} Hz")
-    print("| backbone | parameters | camera | chunk latency, batch 1 | actions/s (whole chunk executed) | train step |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| backbone | head | parameters | passes after the prompt | chunk latency, batch 1 | AR latency / this "
+          "| actions/s (whole chunk executed) | train step |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = default_tokenizer(Path(tmp) / "tokenizer")
         vlm = smolvlm2_256m_directory(Path(tmp) / "smolvlm2_256m")
@@ -105,18 +132,30 @@ def main() -> None:
                 **BACKBONE_SETTINGS[backbone],
                 **({"vlm_model_name": str(vlm)} if backbone == "smolvlm" else {}),
             }
-            cfg = ActionCodecConfig(tokenizer_path=str(tokenizer), device="cpu", **settings, **features)
-            policy = ActionCodecPolicy(cfg)
-            params = sum(p.numel() for p in policy.backbone.parameters())
-            chunk, image, size = cfg.chunk_length, cfg.image_size, TRAIN_BATCH[backbone]
-            policy.eval()
-            single = batch_of(1, chunk, image)
-            latency = timed(lambda: policy.predict_action_chunk(single), args.repeats)
-            policy.train()
-            optimizer = cfg.get_optimizer_preset().build(policy.get_optim_params())
-            train = timed(training_step(policy, optimizer, batch_of(size, chunk, image)), max(2, args.repeats // 2))
-            print(f"| {backbone} | {params / 1e6:.1f} M | {image} px | {latency * 1e3:.0f} ms | {chunk / latency:.0f} "
-                  f"| {train * 1e3:.0f} ms at batch {size} |")  # fmt: skip
+            baseline = None
+            for head in args.heads.split(","):
+                row = measure_head(head, str(tokenizer), settings, features, TRAIN_BATCH[backbone], args.repeats)
+                baseline = row["latency"] if head == "ar" else baseline
+                ratio = f"{baseline / row['latency']:.1f}x" if baseline is not None else "n/a (run with ar)"
+                print(f"| {backbone} | {head} | {row['params'] / 1e6:.1f} M | {row['passes']} "
+                      f"| {row['latency'] * 1e3:.0f} ms | {ratio} | {row['chunk'] / row['latency']:.0f} "
+                      f"| {row['train'] * 1e3:.0f} ms at batch {TRAIN_BATCH[backbone]} |", flush=True)  # fmt: skip
+
+
+def measure_head(head: str, tokenizer: str, settings: dict, features: dict, train_batch: int, repeats: int) -> dict:
+    """Parameters, passes, chunk latency at batch 1 and a training step's time of one head on one backbone."""
+    config_class, policy_class = HEADS[head]
+    cfg = config_class(tokenizer_path=tokenizer, device="cpu", **settings, **features)
+    policy = policy_class(cfg)
+    chunk, image = cfg.chunk_length, cfg.image_size
+    policy.eval()
+    single = batch_of(1, chunk, image)
+    latency = timed(lambda: policy.predict_action_chunk(single), repeats)
+    policy.train()
+    optimizer = cfg.get_optimizer_preset().build(policy.get_optim_params())
+    train = timed(training_step(policy, optimizer, batch_of(train_batch, chunk, image)), max(2, repeats // 2))
+    params = sum(p.numel() for p in policy.parameters())
+    return {"params": params, "passes": decoding_passes(policy), "latency": latency, "train": train, "chunk": chunk}
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """lerobot-actioncodec: ActionCodec action tokenizers and the VLA policies built on them, for LeRobot.
 
 Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
-`--policy.type=actioncodec`, `--policy.type=peer_tokenizer`).
+`--policy.type=actioncodec`, `--policy.type=actioncodec_pd`, `--policy.type=actioncodec_bar`,
+`--policy.type=peer_tokenizer`).
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
 from typing import Any
 
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
+from .policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
+from .policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
 from .policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
 from .rendering import default_headless_renderer
@@ -16,7 +19,9 @@ default_headless_renderer()
 
 __version__ = "0.1.0"
 __all__ = [
+    "ActionCodecBARConfig",
     "ActionCodecConfig",
+    "ActionCodecPDConfig",
     "ActionCodecTokenizer",
     "ActionCodecTokenizerConfig",
     "PeerTokenizerConfig",

@@ -29,9 +29,19 @@ train_actioncodec_tokenizer() {
     --output_dir="$1"
 }
 
-# train_policy TOKENIZER OUT: the actioncodec policy (compact backbone) on any saved tokenizer.
+# post_train_rvq TOKENIZER OUT: RVQ post-training of a VQ tokenizer (3 levels; the encoder and level 0 frozen).
+post_train_rvq() {
+  rm -rf "$2.init"
+  "$bin/actioncodec-rvq" prepare --from "$1" --out "$2.init" --levels 3
+  "$bin/lerobot-train" --policy.path="$2.init" --policy.device="$DEVICE" "${dataset[@]}" \
+    --steps="$TOKENIZER_STEPS" --batch_size=64 --num_workers=0 --log_freq=100 --save_freq="$TOKENIZER_STEPS" \
+    --output_dir="$2"
+}
+
+# train_policy TOKENIZER OUT [TYPE]: a policy (compact backbone; TYPE actioncodec by default, or actioncodec_pd,
+# actioncodec_bar) on any saved tokenizer.
 train_policy() {
-  "$bin/lerobot-train" --policy.type=actioncodec --policy.backbone=compact --policy.tokenizer_path="$1" \
+  "$bin/lerobot-train" --policy.type="${3:-actioncodec}" --policy.backbone=compact --policy.tokenizer_path="$1" \
     --policy.n_action_steps="$N_ACTION_STEPS" --policy.device="$DEVICE" "${dataset[@]}" \
     --steps="$POLICY_STEPS" --batch_size="$POLICY_BATCH_SIZE" --num_workers=0 --log_freq=100 \
     --save_freq="$POLICY_STEPS" --output_dir="$2"

@@ -27,6 +27,16 @@ def tokenizer_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def rvq_tokenizer_dir(tmp_path_factory):
+    """The tiny tokenizer's RVQ form: 3 levels of 4 tokens over 64 codes each."""
+    from .helpers import tiny_policy
+
+    path = tmp_path_factory.mktemp("rvq_tokenizer") / "pretrained_model"
+    tiny_policy(rvq_levels=3).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A small LeRobotDataset written with LeRobotDataset.create: 6 episodes x 40 frames, 3-D, 10 fps."""
     from lerobot_actioncodec.data.synthetic import SyntheticSpec, write_synthetic_dataset

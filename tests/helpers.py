@@ -71,7 +71,8 @@ def training_batch(batch: int = 16, seed: int = 0, shift: int = 1) -> dict:
     }
 
 
-def train_steps(policy: ActionCodecTokenizerPolicy, steps: int, batch: dict, lr: float = 3e-3) -> list[dict]:
+def train_steps(policy: torch.nn.Module, steps: int, batch: dict, lr: float = 3e-3) -> list[dict]:
+    """Adam steps on one fixed batch (any of the package's policies); the logs of every step."""
     optimizer = torch.optim.Adam(policy.get_optim_params(), lr=lr)
     policy.train()
     history = []

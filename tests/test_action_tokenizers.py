@@ -8,9 +8,18 @@ import torch
 
 from lerobot_actioncodec.tokenizers.binning import BinningTokenizer
 from lerobot_actioncodec.tokenizers.fast import FastTokenizer
-from lerobot_actioncodec.tokenizers.interface import ActionTokenizer, TokenSequences
+from lerobot_actioncodec.tokenizers.interface import (
+    ActionTokenizer,
+    ResidualActionTokenizer,
+    TokenLevel,
+    TokenSequences,
+)
 from lerobot_actioncodec.tokenizers.nac import NACTokenizer
-from lerobot_actioncodec.tokenizers.registry import ActionCodecActionTokenizer, load_action_tokenizer
+from lerobot_actioncodec.tokenizers.registry import (
+    ActionCodecActionTokenizer,
+    describe_tokenizer,
+    load_action_tokenizer,
+)
 from lerobot_actioncodec.tokenizers.vqvla import VQVLATokenizer
 
 from .helpers import ACTION_DIM, FPS, smooth_actions, tiny_policy
@@ -130,6 +139,38 @@ def test_registry_loads_actioncodec_checkpoints_and_rejects_other_directories(tm
         load_action_tokenizer(tmp_path)
     with pytest.raises(ValueError, match="levels=2: expected 1..1"):
         ActionCodecActionTokenizer.from_checkpoint(tmp_path / "checkpoint", levels=2)
+
+
+def test_registry_reads_every_rvq_level_when_asked(tmp_path):
+    tiny_policy(rvq_levels=3).save_pretrained(tmp_path / "rvq")
+    assert load_action_tokenizer(tmp_path / "rvq").fixed_length == 4  # a checkpoint's VQ form by default
+    full = load_action_tokenizer(tmp_path / "rvq", all_levels=True)
+    assert full.fixed_length == 12 and full.token_levels == [TokenLevel(4, 0, 64)] * 3
+    assert describe_tokenizer(full)["token_levels"] == [[4, 0, 64]] * 3
+    full.save_pretrained(tmp_path / "saved")
+    assert load_action_tokenizer(tmp_path / "saved").fixed_length == 12  # a saved tokenizer keeps its depth
+
+
+@pytest.mark.parametrize("kind", ["vqvla", "nac", "actioncodec"])
+def test_residual_tokenizers_decode_their_coarse_levels_alone(kind, tmp_path):
+    if kind == "actioncodec":
+        tiny_policy(rvq_levels=2).save_pretrained(tmp_path / "rvq")
+        tokenizer = load_action_tokenizer(tmp_path / "rvq", all_levels=True)
+    else:
+        tokenizer = FACTORIES[kind][0](tmp_path)
+    assert isinstance(tokenizer, ResidualActionTokenizer)
+    actions = smooth_actions(4, FPS, seed=9)
+    encoded = tokenizer.encode(actions)
+    levels = list(encoded.ids.split([level.length for level in tokenizer.token_levels], dim=1))
+    assert torch.allclose(tokenizer.decode_levels(levels).actions, tokenizer.decode(encoded).actions, atol=1e-6)
+    coarse = tokenizer.decode_levels(levels[:1])
+    assert coarse.actions.shape == actions.shape and not coarse.repaired.any()
+    assert not torch.allclose(coarse.actions, tokenizer.decode(encoded).actions)
+
+
+def test_binning_and_fast_have_no_levels():
+    assert not isinstance(BinningTokenizer.fit(FIT_CHUNKS, bins=8), ResidualActionTokenizer)
+    assert describe_tokenizer(FastTokenizer.fit(FIT_CHUNKS, vocab_size=300))["token_levels"] is None
 
 
 def test_vqvla_ids_use_one_range_per_residual_level():

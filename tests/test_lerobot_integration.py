@@ -40,6 +40,20 @@ def test_lerobot_factory_resolves_policy_and_processors():
     assert policy_cls.__name__ == "ActionCodecPolicy" and policy_cls.name == "actioncodec"
 
 
+@pytest.mark.parametrize(("policy_type", "class_name"), [("actioncodec_pd", "PD"), ("actioncodec_bar", "BAR")])
+def test_lerobot_factory_resolves_the_expert_heads(policy_type, class_name, rvq_tokenizer_dir):
+    from lerobot.policies.factory import get_policy_class, make_policy_config, make_pre_post_processors
+
+    from .helpers import POLICY_FEATURES
+
+    cls = get_policy_class(policy_type)
+    assert cls.__name__ == f"ActionCodec{class_name}Policy" and cls.name == policy_type
+    config = make_policy_config(policy_type, tokenizer_path=str(rvq_tokenizer_dir), device="cpu", **POLICY_FEATURES)
+    assert config.type == policy_type and config.__class__.__name__ == f"ActionCodec{class_name}Config"
+    pre, post = make_pre_post_processors(config, dataset_stats=None)
+    assert pre.steps and post.steps
+
+
 @pytest.mark.slow
 def test_lerobot_train_help_lists_the_type_without_extra_flags():
     proc = run_cli("lerobot-train", "--policy.type=actioncodec_tokenizer", "--help")

@@ -198,11 +198,22 @@ def test_lerobot_eval_runs_a_tokenizer_checkpoint_into_the_metaworld_env_and_sto
     assert "is an action tokenizer, not a control policy" in proc.stderr, proc.stderr[-3000:]
 
 
+@pytest.fixture(scope="module")
+def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
+    """The collected tokenizer's RVQ form (2 levels), as `actioncodec-rvq prepare` makes it."""
+    out = tmp_path_factory.mktemp("metaworld_rvq") / "rvq"
+    run_cli("actioncodec-rvq", "prepare", "--from", str(collected_tokenizer), "--out", str(out), "--levels", "2")
+    return out
+
+
 @pytest.mark.slow
-def test_lerobot_eval_runs_the_actioncodec_policy_on_metaworld(collected, collected_tokenizer, tmp_path):
-    """A (barely trained) compact actioncodec policy acts for a whole 500-step MetaWorld episode under lerobot-eval."""
-    ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", "--policy.type=actioncodec",
-                         f"--policy.tokenizer_path={collected_tokenizer}", "--policy.backbone=compact",
+@pytest.mark.parametrize("policy_type", ["actioncodec", "actioncodec_pd", "actioncodec_bar"])
+def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, collected, request, tmp_path):
+    """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval."""
+    tokenizer = request.getfixturevalue("collected_rvq_tokenizer" if policy_type == "actioncodec_bar" else
+                                        "collected_tokenizer")  # fmt: skip
+    ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", f"--policy.type={policy_type}",
+                         f"--policy.tokenizer_path={tokenizer}", "--policy.backbone=compact",
                          "--policy.image_size=32", "--policy.hidden_size=32", "--policy.num_layers=1",
                          "--policy.num_heads=2", steps=1)  # fmt: skip
     proc = lerobot_eval_headless(ckpt, tmp_path / "eval")

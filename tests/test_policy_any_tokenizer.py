@@ -14,7 +14,7 @@ from lerobot_actioncodec.tokenizers.interface import TokenSequences
 from lerobot_actioncodec.tokenizers.layout import IGNORE_INDEX, ActionTokenLayout
 from lerobot_actioncodec.tokenizers.vqvla import VQVLATokenizer
 
-from .helpers import ACTION_DIM, FPS, POLICY_FEATURES, policy_batch, smooth_actions
+from .helpers import ACTION_DIM, FPS, POLICY_FEATURES, policy_batch, smooth_actions, train_steps
 
 FIT_CHUNKS = smooth_actions(200, FPS, seed=3)
 SMALL = dict(backbone="compact", image_size=16, hidden_size=32, num_layers=1, num_heads=2, ff_mult=2, dropout=0.0)
@@ -107,12 +107,7 @@ def test_a_policy_learns_its_tokenizers_targets_so_greedy_decoding_reproduces_th
     kind, path = saved_tokenizer
     policy = make_policy(path)
     batch = policy_batch(2)
-    optimizer = torch.optim.AdamW(policy.get_optim_params(), lr=3e-3)
-    for _ in range(150):
-        loss, _ = policy.forward(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    train_steps(policy, 150, batch)
     policy.eval()
     expected = policy.tokenizer.encode(batch["action"]).to_lists()
     assert policy.layout.sequences(policy.predict_tokens(batch)).to_lists() == expected

@@ -2,7 +2,8 @@
 
 Sequence: [camera patches | state | task text | BOS | a_0 ... a_{n-2}], with next-token logits over the S codes
 read at BOS and at every action position, so the loss covers the n action tokens only. The decoder is
-transformers' Llama (RoPE, causal attention, KV cache) fed with embeddings.
+transformers' Llama (RoPE, causal attention, KV cache) fed with embeddings. Built with `codebook_size=None` it
+only encodes the prefix, whose KV cache an action expert (PD, BAR) reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from transformers import DynamicCache, LlamaConfig, LlamaModel
 
 from ..decoding import decode_autoregressively
 from ..text_encoders import HashingTextEncoder
+from .action_expert import PrefixContext
 
 PATCH = 16  # the image encoder downsamples by 16: a 128 x 128 camera gives 8 x 8 patch tokens
 
@@ -40,7 +42,7 @@ class ConvImageEncoder(nn.Module):
 class CompactBackbone(nn.Module):
     def __init__(
         self,
-        codebook_size: int,
+        codebook_size: int | None,
         num_action_tokens: int,
         state_dim: int,
         image_height: int,
@@ -56,7 +58,8 @@ class CompactBackbone(nn.Module):
         self.images = ConvImageEncoder(hidden_size, image_height, image_width)
         self.state = nn.Linear(state_dim, hidden_size) if state_dim else None
         self.task = HashingTextEncoder(hidden_size)
-        self.action_embedding = nn.Embedding(codebook_size + 1, hidden_size)  # the last row is BOS
+        if codebook_size is not None:
+            self.action_embedding = nn.Embedding(codebook_size + 1, hidden_size)  # the last row is BOS
         self.prefix_norm = nn.LayerNorm(hidden_size)
         prefix_length = self.images.position.shape[1] + (1 if state_dim else 0) + 1
         self.decoder = LlamaModel(
@@ -71,7 +74,13 @@ class CompactBackbone(nn.Module):
                 attention_dropout=dropout,
             )
         )
-        self.head = nn.Linear(hidden_size, codebook_size)
+        if codebook_size is not None:
+            self.head = nn.Linear(hidden_size, codebook_size)
+
+    @property
+    def language_config(self) -> LlamaConfig:
+        """The decoder's config: what an action expert reading its cache must match."""
+        return self.decoder.config
 
     def prefix(self, images: Tensor, state: Tensor | None, tasks: list[str]) -> Tensor:
         """[B, P, d]: camera patches, then the state token (if any), then the task token."""
@@ -82,6 +91,12 @@ class CompactBackbone(nn.Module):
             parts.append(self.state(state.float()).unsqueeze(1))
         parts.append(self.task(list(tasks)).to(images.device).unsqueeze(1))
         return self.prefix_norm(torch.cat(parts, dim=1))
+
+    def encode_prefix(self, prefix: Tensor) -> PrefixContext:
+        """The decoder over the prefix alone: its KV cache (kept in the autograd graph) for an action expert."""
+        cache = DynamicCache()
+        self.decoder(inputs_embeds=prefix, past_key_values=cache, use_cache=True)
+        return PrefixContext(cache, torch.ones(prefix.shape[:2], dtype=torch.bool, device=prefix.device))
 
     def _bos(self, batch: int, device: torch.device) -> Tensor:
         ids = torch.full((batch, 1), self.codebook_size, dtype=torch.long, device=device)

@@ -11,6 +11,8 @@ rendered with SmolVLM's chat template, the image expanded into SmolVLM's single-
 prompt is left-padded, so the n action positions are the last n of every row: the loss reads them only, and
 decoding appends to them with a KV cache. Logits are computed over the S action rows of the output embedding
 alone, which is constrained decoding (every other token is impossible) at a fraction of the full-vocab cost.
+With `codebook_size=None` the vocabulary stays as it is and the backbone only encodes the prompt, whose KV cache
+an action expert (PD, BAR) reads.
 """
 
 from __future__ import annotations
@@ -22,10 +24,18 @@ import torch
 import torch.nn.functional as F
 from lerobot.policies.common.vla_utils import resize_with_pad
 from torch import Tensor, nn
-from transformers import AutoConfig, AutoModelForImageTextToText, AutoTokenizer, DynamicCache, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForImageTextToText,
+    AutoTokenizer,
+    DynamicCache,
+    PretrainedConfig,
+    PreTrainedTokenizerBase,
+)
 from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE, get_image_prompt_string
 
 from ..decoding import decode_autoregressively
+from .action_expert import PrefixContext
 from .tiny_smolvlm import TINY_RANDOM_VLM, byte_level_tokenizer, tiny_smolvlm_config
 
 ACTION_TOKEN = "<|action_{}|>"
@@ -99,7 +109,7 @@ class SmolVLMBackbone(nn.Module):
     def __init__(
         self,
         model_name: str,
-        codebook_size: int,
+        codebook_size: int | None,
         num_action_tokens: int,
         pretrained_weights: bool = True,
         lora: LoRASettings | None = None,
@@ -112,7 +122,9 @@ class SmolVLMBackbone(nn.Module):
             self.vlm, self.tokenizer = load_vlm(str(saved_files), pretrained_weights=False)
         else:
             self.vlm, self.tokenizer = load_vlm(model_name, pretrained_weights)
-        self.first_action_id = expand_action_vocabulary(self.vlm, self.tokenizer, codebook_size)
+        self.first_action_id = (
+            None if codebook_size is None else expand_action_vocabulary(self.vlm, self.tokenizer, codebook_size)
+        )
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.lora = lora or LoRASettings()
@@ -125,8 +137,14 @@ class SmolVLMBackbone(nn.Module):
             0, 0, image_seq_len, "<fake_token_around_image>", "<image>", "<global-img>"
         )
 
+    @property
+    def language_config(self) -> PretrainedConfig:
+        """The language model's config: what an action expert reading its cache must match."""
+        return self.vlm.config.text_config
+
     def _add_lora(self) -> None:
-        """LoRA adapters (peft) on the language model's projections; embeddings train whole (new action rows)."""
+        """LoRA adapters (peft) on the language model's projections; the embeddings train whole when they hold
+        new action rows."""
         from peft import LoraConfig, inject_adapter_in_model
 
         config = LoraConfig(
@@ -138,8 +156,9 @@ class SmolVLMBackbone(nn.Module):
         inject_adapter_in_model(config, self.vlm)
         for name, parameter in self.vlm.named_parameters():
             parameter.requires_grad_("lora_" in name)
-        self.vlm.get_input_embeddings().requires_grad_(True)
-        self.vlm.get_output_embeddings().requires_grad_(True)
+        if self.first_action_id is not None:  # the new action rows train whole
+            self.vlm.get_input_embeddings().requires_grad_(True)
+            self.vlm.get_output_embeddings().requires_grad_(True)
 
     def save_files(self, directory: Path) -> None:
         """What `--policy.path` needs besides the weights: the expanded tokenizer and the VLM's config."""
@@ -185,6 +204,18 @@ class SmolVLMBackbone(nn.Module):
 
     def _language_model_pass(self, **inputs: Tensor | DynamicCache | None) -> Tensor:
         return self.vlm.model(**inputs).last_hidden_state
+
+    def encode_prefix(self, prompt: VLMPrompt) -> PrefixContext:
+        """The VLM over the prompt alone: its KV cache (kept in the autograd graph) for an action expert."""
+        cache = DynamicCache()
+        self._language_model_pass(
+            input_ids=prompt.input_ids,
+            attention_mask=prompt.attention_mask,
+            pixel_values=prompt.pixel_values,
+            past_key_values=cache,
+            use_cache=True,
+        )
+        return PrefixContext(cache, prompt.attention_mask.bool())
 
     def forward(self, prompt: VLMPrompt, tokens: Tensor) -> Tensor:
         """Teacher forcing: target tokens [B, n] -> logits [B, n, S] (position i predicts a_i)."""

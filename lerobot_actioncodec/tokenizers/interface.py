@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -69,6 +69,44 @@ class ActionTokenizer(Protocol):
     def decode(self, tokens: TokenSequences) -> DecodedChunks: ...
 
     def save_pretrained(self, path: str | Path) -> None: ...
+
+
+class TokenLevel(NamedTuple):
+    """One quantizer level of a residual tokenizer: its positions, and its ids first_id .. first_id + num_codes - 1."""
+
+    length: int
+    first_id: int
+    num_codes: int
+
+
+@runtime_checkable
+class ResidualActionTokenizer(ActionTokenizer, Protocol):
+    """A tokenizer whose sequence is several quantizer levels, coarse to fine (ActionCodec's RVQ form, VQ-VLA, NAC):
+    what block-wise autoregression predicts level by level."""
+
+    @property
+    def token_levels(self) -> list[TokenLevel]:
+        """The levels in sequence order; a sequence is level 0's ids, then level 1's, and so on."""
+
+    def decode_levels(self, ids: list[Tensor]) -> DecodedChunks:
+        """The ids of the first k levels, one [B, length] tensor each (k <= levels, each in its level's range):
+        a chunk from the coarser levels alone, as residual quantization allows."""
+
+
+def check_level_ids(ids: list[Tensor], levels: list[TokenLevel]) -> None:
+    """A clear error unless `ids` are the first k levels' ids, each [B, length] within its level's range."""
+    if not 1 <= len(ids) <= len(levels):
+        raise ValueError(f"ids: {len(ids)} levels given; expected 1..{len(levels)}")
+    for index, (level_ids, level) in enumerate(zip(ids, levels)):
+        if level_ids.ndim != 2 or level_ids.shape[1] != level.length:
+            raise ValueError(f"ids[{index}] shape={tuple(level_ids.shape)}: expected [B, {level.length}]")
+        if level_ids.numel() and not (
+            level.first_id <= int(level_ids.min()) and int(level_ids.max()) < level.first_id + level.num_codes
+        ):
+            raise ValueError(
+                f"ids[{index}] range [{int(level_ids.min())}, {int(level_ids.max())}]: expected ids in "
+                f"[{level.first_id}, {level.first_id + level.num_codes - 1}] (level {index})"
+            )
 
 
 def check_chunks(actions: Tensor, chunk_length: int, action_dim: int, name: str = "actions") -> Tensor:

@@ -17,7 +17,16 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .interface import DecodedChunks, TokenSequences, check_chunks, read_config, to_grid, write_config
+from .interface import (
+    DecodedChunks,
+    TokenLevel,
+    TokenSequences,
+    check_chunks,
+    check_level_ids,
+    read_config,
+    to_grid,
+    write_config,
+)
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -33,7 +42,8 @@ class CodecNetwork(Protocol):
     def encode_codes(self, normalized: Tensor) -> list[Tensor]:
         """One [B, level_lengths[i]] code tensor per level."""
 
-    def decode_codes(self, codes: list[Tensor]) -> Tensor: ...
+    def decode_codes(self, codes: list[Tensor]) -> Tensor:
+        """Codes of the first k levels (k <= levels): the finer levels count as absent (zero residual)."""
 
 
 def offset_ids(codes: list[Tensor], codebook_size: int) -> Tensor:
@@ -115,6 +125,19 @@ class LearnedChunkTokenizer:
     @property
     def fixed_length(self) -> int:
         return sum(self.model.level_lengths)
+
+    @property
+    def token_levels(self) -> list[TokenLevel]:
+        size = self.codebook_size
+        return [TokenLevel(length, level * size, size) for level, length in enumerate(self.model.level_lengths)]
+
+    @torch.no_grad()
+    def decode_levels(self, ids: list[Tensor]) -> DecodedChunks:
+        levels = self.token_levels
+        check_level_ids(ids, levels)
+        codes = [level_ids.long().cpu() - level.first_id for level_ids, level in zip(ids, levels)]
+        actions = self.model.decode_codes(codes) * self.std + self.mean
+        return DecodedChunks(actions, torch.zeros(len(actions), dtype=torch.bool))
 
     @torch.no_grad()
     def encode(self, actions: Tensor) -> TokenSequences:

@@ -143,9 +143,10 @@ class MultiScaleRVQ(nn.Module):
         return total, codes, commitment
 
     def from_codes(self, codes: list[Tensor]) -> Tensor:
+        """The first k stages' codes (k <= stages): the finer stages are left out of the sum."""
         parts = [
             stage.get_output_from_indices(c).transpose(1, 2).repeat_interleave(stride, dim=-1)
-            for stride, stage, c in zip(self.strides, self.stages, codes, strict=True)
+            for stride, stage, c in zip(self.strides, self.stages, codes)
         ]
         return torch.stack(parts).sum(0)
 

@@ -7,6 +7,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -18,8 +19,11 @@ from .interface import (
     CONFIG_FILE,
     ActionTokenizer,
     DecodedChunks,
+    ResidualActionTokenizer,
+    TokenLevel,
     TokenSequences,
     check_chunks,
+    check_level_ids,
     fit_to_length,
     read_config,
 )
@@ -61,6 +65,20 @@ class ActionCodecActionTokenizer:
     def fixed_length(self) -> int:
         return self.tokenizer.num_tokens * self.levels
 
+    @property
+    def token_levels(self) -> list[TokenLevel]:
+        """Every level has the n positions and reuses the ids 0..S-1 (each level has its own codebook)."""
+        return [TokenLevel(self.tokenizer.num_tokens, 0, self.vocab_size)] * self.levels
+
+    def with_levels(self, levels: int) -> ActionCodecActionTokenizer:
+        """The same network read to another depth (1: the VQ form; the tokenizer's num_levels: the full RVQ)."""
+        return ActionCodecActionTokenizer(self.tokenizer, self.config, self.embodiment, levels)
+
+    def decode_levels(self, ids: list[Tensor]) -> DecodedChunks:
+        check_level_ids(ids, self.token_levels)
+        actions = self.tokenizer.decode(torch.stack(ids, 1), self.embodiment).cpu()
+        return DecodedChunks(actions, torch.zeros(len(actions), dtype=torch.bool))
+
     def encode(self, actions: Tensor) -> TokenSequences:
         check_chunks(actions, self.chunk_length, self.action_dim)
         ids = self.tokenizer.encode(actions, self.embodiment, levels=self.levels)
@@ -93,9 +111,11 @@ KINDS: dict[str, Any] = {
 }
 
 
-def load_action_tokenizer(path: str | Path, embodiment: str | None = None) -> ActionTokenizer:
+def load_action_tokenizer(path: str | Path, embodiment: str | None = None, all_levels: bool = False) -> ActionTokenizer:
     """A saved tokenizer of any kind, or an `actioncodec_tokenizer` lerobot-train checkpoint. `embodiment` picks
-    one of an ActionCodec tokenizer's embodiments (the other kinds know only the one they were fitted on)."""
+    one of an ActionCodec tokenizer's embodiments (the other kinds know only the one they were fitted on).
+    `all_levels` reads every RVQ level of an ActionCodec tokenizer (block-wise heads) instead of the saved depth
+    (a checkpoint's: 1, the VQ form the paper's other policies use); the other kinds always use all theirs."""
     directory = Path(path)
     if (directory / CONFIG_FILE).is_file():
         kind = read_config(directory).get("kind")
@@ -114,16 +134,20 @@ def load_action_tokenizer(path: str | Path, embodiment: str | None = None) -> Ac
             f"path={str(path)!r}: expected a saved action tokenizer ({CONFIG_FILE}) or an {TOKENIZER_POLICY_TYPE} "
             f"or {PEER_POLICY_TYPE} checkpoint's pretrained_model/ directory"
         )
-    if embodiment is None:
-        return tokenizer
     if not isinstance(tokenizer, ActionCodecActionTokenizer):
-        raise ValueError(f"embodiment={embodiment!r}: only actioncodec tokenizers have embodiments, {path} is a "
-                         f"{tokenizer.kind} tokenizer; leave embodiment unset")  # fmt: skip
-    return ActionCodecActionTokenizer(tokenizer.tokenizer, tokenizer.config, embodiment, tokenizer.levels)
+        if embodiment is not None:
+            raise ValueError(f"embodiment={embodiment!r}: only actioncodec tokenizers have embodiments, {path} is a "
+                             f"{tokenizer.kind} tokenizer; leave embodiment unset")  # fmt: skip
+        return tokenizer
+    if embodiment is not None:
+        tokenizer = ActionCodecActionTokenizer(tokenizer.tokenizer, tokenizer.config, embodiment, tokenizer.levels)
+    return tokenizer.with_levels(tokenizer.tokenizer.num_levels) if all_levels else tokenizer
 
 
 def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
-    """The facts a policy config needs before any weight is loaded: shapes, vocabulary and budget."""
+    """The facts a policy config needs before any weight is loaded: shapes, vocabulary, budget and, for residual
+    tokenizers, the levels ([length, first_id, num_codes] each)."""
+    levels = tokenizer.token_levels if isinstance(tokenizer, ResidualActionTokenizer) else None
     return {
         "kind": tokenizer.kind,
         "chunk_length": tokenizer.chunk_length,
@@ -131,4 +155,5 @@ def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
         "vocab_size": tokenizer.vocab_size,
         "fixed_length": tokenizer.fixed_length,
         "longest_fit_sequence": getattr(tokenizer, "longest_fit_sequence", None),
+        "token_levels": [list(level) for level in levels] if levels is not None else None,
     }

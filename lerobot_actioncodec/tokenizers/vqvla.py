@@ -117,7 +117,10 @@ class ConvResidualVQVAE(nn.Module):
         return list(indices.unbind(-1))
 
     def decode_codes(self, codes: list[Tensor]) -> Tensor:
-        return self.decode_latents(self.quantizer.get_output_from_indices(torch.stack(codes, -1)))
+        """Missing finer levels are -1, which the residual quantizer leaves out of the sum."""
+        indices = torch.stack(codes, -1)
+        indices = F.pad(indices, (0, self.s.levels - len(codes)), value=-1)
+        return self.decode_latents(self.quantizer.get_output_from_indices(indices))
 
 
 class VQVLATokenizer(LearnedChunkTokenizer):

@@ -10,7 +10,7 @@ everything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
@@ -28,16 +28,19 @@ INVALID_ACTION_CHOICES = ("zeros", "hold")
 REPAIRED_CHUNK_CHOICES = ("no_motion", "execute")
 
 
-def describe_saved_tokenizer(path: str, embodiment: str | None) -> dict[str, Any]:
+def describe_saved_tokenizer(path: str, embodiment: str | None, all_levels: bool = False) -> dict[str, Any]:
     """Load the tokenizer once to read its facts (imported here: config parsing stays light otherwise)."""
     from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 
-    return describe_tokenizer(load_action_tokenizer(path, embodiment))
+    return describe_tokenizer(load_action_tokenizer(path, embodiment, all_levels))
 
 
 @PreTrainedConfig.register_subclass("actioncodec")
 @dataclass
 class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
+    # Read every RVQ level of an ActionCodec tokenizer (the block-wise head) rather than its VQ form.
+    reads_all_levels: ClassVar[bool] = False
+
     # --- tokenizer ------------------------------------------------------------------------------
     # A trained actioncodec_tokenizer checkpoint's pretrained_model/ directory, or any saved action tokenizer.
     tokenizer_path: str | None = None
@@ -124,7 +127,7 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: expected in [0, 1)")
         if self.tokenizer_path is not None and self.tokenizer_info is None:
-            self.tokenizer_info = describe_saved_tokenizer(self.tokenizer_path, self.embodiment)
+            self.tokenizer_info = describe_saved_tokenizer(self.tokenizer_path, self.embodiment, self.reads_all_levels)
         if self.tokenizer_info is not None:
             _ = self.layout  # checks max_action_tokens against the tokenizer now, not at the first batch
             chunk = self.chunk_length

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ...backbones.compact import CompactBackbone
 from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
-from ...tokenizers.interface import ActionTokenizer
+from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 from .configuration_actioncodec import ActionCodecConfig
@@ -51,9 +51,21 @@ def saved_subfolder(pretrained_name_or_path: Any, name: str, **hub_kwargs: Any) 
     return found if found.is_dir() else None
 
 
+def token_cross_entropy(logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """Cross-entropy of logits [..., V] against targets [...] (IGNORE_INDEX: not trained), and the accuracy of the
+    trained positions' argmax."""
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX)
+    trained = targets != IGNORE_INDEX
+    accuracy = (logits.argmax(-1) == targets)[trained].float().mean().item()
+    return loss, {"token_accuracy": accuracy}
+
+
 class ActionCodecPolicy(PreTrainedPolicy):
     config_class = ActionCodecConfig
     name = "actioncodec"
+    # The backbone itself predicts the action tokens (its vocabulary holds them); False: it encodes the prefix
+    # for an action expert.
+    backbone_predicts_tokens: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -86,30 +98,31 @@ class ActionCodecPolicy(PreTrainedPolicy):
         if tokenizer_files is None and config.tokenizer_path is None:
             raise ValueError("tokenizer_path is not set and the checkpoint has no action_tokenizer/ folder")
         path = tokenizer_files if tokenizer_files is not None else config.tokenizer_path
-        tokenizer = load_action_tokenizer(path, config.embodiment)
+        tokenizer = load_action_tokenizer(path, config.embodiment, config.reads_all_levels)
         actual = describe_tokenizer(tokenizer)
         for name, configured in config.tokenizer_info.items():
             if actual.get(name) != configured:
                 raise ValueError(f"tokenizer {name}={actual.get(name)!r} but the policy config expects {configured!r}")
         return tokenizer
 
-    @staticmethod
+    @classmethod
     def _build_backbone(
-        config: ActionCodecConfig, state_dim: int, cameras: int, weights_follow: bool, vlm_files: Path | None
+        cls, config: ActionCodecConfig, state_dim: int, cameras: int, weights_follow: bool, vlm_files: Path | None
     ) -> CompactBackbone | SmolVLMBackbone:
         """`weights_follow`: the VLM's pretrained weights are not loaded, the checkpoint's replace them."""
+        codebook_size = config.layout.head_vocab_size if cls.backbone_predicts_tokens else None
         if config.backbone == "smolvlm":
             lora = LoRASettings(config.lora_rank, config.lora_alpha, config.lora_dropout)
             return SmolVLMBackbone(
                 config.vlm_model_name,
-                codebook_size=config.layout.head_vocab_size,
+                codebook_size=codebook_size,
                 num_action_tokens=config.layout.positions,
                 pretrained_weights=config.vlm_pretrained_weights and not weights_follow,
                 lora=lora,
                 saved_files=vlm_files,
             )
         return CompactBackbone(
-            codebook_size=config.layout.head_vocab_size,
+            codebook_size=codebook_size,
             num_action_tokens=config.layout.positions,
             state_dim=state_dim,
             image_height=config.image_size,
@@ -143,7 +156,7 @@ class ActionCodecPolicy(PreTrainedPolicy):
             self.backbone.save_files(Path(save_directory) / VLM_FILES)
 
     def get_optim_params(self) -> list[nn.Parameter]:
-        return [p for p in self.backbone.parameters() if p.requires_grad]
+        return [p for p in self.parameters() if p.requires_grad]
 
     def reset(self) -> None:
         self._queue: deque[Tensor] = deque()
@@ -182,11 +195,7 @@ class ActionCodecPolicy(PreTrainedPolicy):
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         inputs, targets = self.target_tokens(batch[ACTION])
-        logits = self.backbone(self._prefix(batch), inputs)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX)
-        trained = targets != IGNORE_INDEX
-        accuracy = (logits.argmax(-1) == targets)[trained].float().mean().item()
-        return loss, {"token_accuracy": accuracy}
+        return token_cross_entropy(self.backbone(self._prefix(batch), inputs), targets)
 
     # --------------------------------------------------------------- inference
     @torch.no_grad()
@@ -203,9 +212,12 @@ class ActionCodecPolicy(PreTrainedPolicy):
     def decode_tokens(self, ids: Tensor) -> Tensor:
         """Head ids -> chunk. A row the tokenizer had to repair (wrong length, ids outside its range) is counted and,
         unless on_repaired_chunk="execute", replaced by no motion, like a row that decodes to non-finite values."""
-        decoded = self.tokenizer.decode(self.layout.sequences(ids))
-        chunk = decoded.actions.to(ids.device, torch.float32)
-        repaired = decoded.repaired.to(ids.device)
+        return self.executable_chunk(self.tokenizer.decode(self.layout.sequences(ids)), ids.device)
+
+    def executable_chunk(self, decoded: DecodedChunks, device: torch.device) -> Tensor:
+        """The tokenizer's chunks [B, T, D] on `device`, with the rows that must not run replaced by no motion."""
+        chunk = decoded.actions.to(device, torch.float32)
+        repaired = decoded.repaired.to(device)
         invalid = ~torch.isfinite(chunk).flatten(1).all(-1)
         if self.config.on_repaired_chunk == "no_motion":
             invalid |= repaired

@@ -1,0 +1,3 @@
+from .configuration_actioncodec_bar import ActionCodecBARConfig
+
+__all__ = ["ActionCodecBARConfig"]

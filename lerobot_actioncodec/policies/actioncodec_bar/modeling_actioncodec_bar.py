@@ -1,0 +1,50 @@
+"""`actioncodec_bar` policy: block-wise autoregression over the levels of a residual action tokenizer (paper A.4).
+
+The action expert of `actioncodec_pd` with one block per RVQ level and a block-causal mask: block 0 is learned
+queries and predicts level 0 (the same as parallel decoding), block b reads the codes of level b - 1 and predicts
+level b, seeing every earlier block. Training predicts all levels in one teacher-forced pass; inference runs
+`refinement_passes` passes, each adding one finer level (earlier blocks come from the expert's cache), and decodes
+the chunk from the levels it has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
+from .configuration_actioncodec_bar import ActionCodecBARConfig
+
+
+class ActionCodecBARPolicy(ActionCodecPDPolicy):
+    config_class = ActionCodecBARConfig
+    name = "actioncodec_bar"
+
+    def __init__(self, config: ActionCodecBARConfig, dataset_stats: dict | None = None, **kwargs: Any):
+        super().__init__(config, dataset_stats, **kwargs)
+        first_ids = torch.tensor([level.first_id for level in config.levels])
+        self.register_buffer("level_first_ids", first_ids[None, :, None], persistent=False)
+
+    def expert_blocks(self) -> tuple[int, int, int]:
+        """(level length, levels, codes per level)."""
+        levels = self.config.levels
+        return levels[0].length, len(levels), levels[0].num_codes
+
+    def target_codes(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw chunks -> every level's codes [B, levels, length]: inputs (level b feeds block b + 1) and targets."""
+        ids, _ = self.target_tokens(actions)
+        codes = ids.unflatten(1, (self.expert.blocks, self.expert.block_length)) - self.level_first_ids
+        return codes, codes
+
+    @torch.no_grad()
+    def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
+        """[B, refinement_passes, level length]: the tokenizer's ids of the levels predicted, coarse to fine."""
+        return self.predict_codes(batch, self.config.passes) + self.level_first_ids[:, : self.config.passes]
+
+    @torch.no_grad()
+    def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
+        """[B, chunk_length, D] raw actions, decoded from the levels predicted (fewer passes: a coarser chunk)."""
+        ids = self.predict_tokens(batch)
+        return self.executable_chunk(self.tokenizer.decode_levels(list(ids.cpu().unbind(1))), ids.device)

@@ -1,0 +1,3 @@
+from .configuration_actioncodec_pd import ActionCodecPDConfig
+
+__all__ = ["ActionCodecPDConfig"]

@@ -1,0 +1,65 @@
+"""`actioncodec_pd` policy: cameras + state + task -> backbone KV cache -> action expert -> all action tokens at once.
+
+The backbone (`smolvlm` or `compact`, the autoregressive policy's, without its action vocabulary) encodes the
+observation prefix; the action expert reads its KV cache and predicts the logits of every action position in one
+forward pass from learned queries with bidirectional attention (paper A.4). Greedy by default (the paper's argmax),
+sampling with temperature / top_k. Everything else (tokenizer, processors, the queue, the no-motion fallback,
+save/load with the tokenizer and VLM files) is the autoregressive policy's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lerobot.utils.constants import ACTION
+from torch import Tensor
+
+from ...backbones.action_expert import ActionExpert
+from ..actioncodec.modeling_actioncodec import ActionCodecPolicy, token_cross_entropy
+from .configuration_actioncodec_pd import ActionCodecPDConfig
+
+
+class ActionCodecPDPolicy(ActionCodecPolicy):
+    config_class = ActionCodecPDConfig
+    name = "actioncodec_pd"
+    backbone_predicts_tokens = False
+
+    def __init__(self, config: ActionCodecPDConfig, dataset_stats: dict | None = None, **kwargs: Any):
+        super().__init__(config, dataset_stats, **kwargs)
+        block_length, blocks, vocab_size = self.expert_blocks()
+        language = self.backbone.language_config
+        self.expert = ActionExpert(
+            language,
+            block_length=block_length,
+            blocks=blocks,
+            vocab_size=vocab_size,
+            hidden_size=config.expert_hidden_size or language.hidden_size // 2,
+            ff_mult=config.expert_ff_mult,
+            dropout=config.dropout,
+        )
+
+    def expert_blocks(self) -> tuple[int, int, int]:
+        """(block length, blocks, codes per block): one block of every position over the head's vocabulary."""
+        return self.layout.positions, 1, self.layout.head_vocab_size
+
+    def target_codes(self, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw chunks [B, T, D] -> the expert's input codes and its targets, [B, blocks, block length] each."""
+        _, targets = self.target_tokens(actions)
+        return targets.clamp_min(0)[:, None], targets[:, None]  # no block reads codes: the inputs are never used
+
+    def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
+        inputs, targets = self.target_codes(batch[ACTION])
+        context = self.backbone.encode_prefix(self._prefix(batch))
+        return token_cross_entropy(self.expert(context, inputs), targets)
+
+    @torch.no_grad()
+    def predict_codes(self, batch: dict[str, Any], passes: int = 1) -> Tensor:
+        """[B, passes, block length] codes, one expert pass per block."""
+        context = self.backbone.encode_prefix(self._prefix(batch))
+        return self.expert.generate(context, passes, self.config.temperature, self.config.top_k)
+
+    @torch.no_grad()
+    def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
+        """[B, positions] ids over the head's vocabulary, from one forward pass."""
+        return self.predict_codes(batch)[:, 0]

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The paper's section 6.2 in miniature: the autoregressive (ar), parallel-decoding (pd) and block-wise
+# autoregressive (bar) heads on the same compact backbone, data, steps, seeds and evaluation.
+#   1. the demo's demonstrations (collected if missing) and its ActionCodec tokenizer (trained if missing),
+#   2. RVQ post-training of that tokenizer (3 levels, level 0 unchanged) for bar; ar and pd read the VQ form,
+#   3. per head: lerobot-train, lerobot-eval, then one success table for all.
+# Finished runs are skipped when the script runs again. HEADS picks some, sizes as in scripts/lib.sh, e.g.
+#   EVAL_EPISODES=5 HEADS="pd bar" bash scripts/compare_heads.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+source scripts/lib.sh
+HEADS=${HEADS:-"ar pd bar"}
+OUT=${OUT:-$RUN_DIR/heads}
+mkdir -p "$OUT"
+declare -A TYPES=([ar]=actioncodec [pd]=actioncodec_pd [bar]=actioncodec_bar)
+
+echo "== 1/3 demonstrations and the ActionCodec tokenizer"
+collect_demonstrations
+vq="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
+[ -f "$vq/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+
+echo "== 2/3 RVQ post-training of the tokenizer (for bar)"
+rvq="$OUT/rvq_tokenizer/checkpoints/last/pretrained_model"
+[ -f "$rvq/model.safetensors" ] || { rm -rf "$OUT/rvq_tokenizer"; post_train_rvq "$vq" "$OUT/rvq_tokenizer"; }
+
+echo "== 3/3 one policy per head: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"
+runs=()
+for head in $HEADS; do
+  type=${TYPES[$head]:?"unknown head $head: expected ar, pd or bar"}
+  tokenizer=$([ "$head" = bar ] && echo "$rvq" || echo "$vq")
+  if [ ! -f "$OUT/$head/eval/success.json" ]; then
+    rm -rf "$OUT/$head"
+    echo "-- $head: lerobot-train --policy.type=$type --policy.tokenizer_path=$tokenizer"
+    train_policy "$tokenizer" "$OUT/$head/policy" "$type"
+    evaluate_policy "$OUT/$head/policy" "$OUT/$head/eval"
+  fi
+  runs+=(--eval-dir "$head=$OUT/$head/eval")
+done
+"$bin/actioncodec-eval-report" "${runs[@]}" --output "$OUT/success.json"
