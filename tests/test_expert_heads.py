@@ -185,7 +185,10 @@ def test_bar_refinement_passes_decode_from_the_levels_predicted(rvq_tokenizer_di
 def test_bar_learns_every_level_of_its_targets(rvq_tokenizer_dir):
     policy = make_bar(rvq_tokenizer_dir)
     batch = policy_batch(2)
-    assert train_steps(policy, 120, batch)[-1]["token_accuracy"] == 1.0
+    logs = train_steps(policy, 120, batch)
+    assert logs[0]["token_accuracy_level_2"] < 1.0
+    assert [logs[-1][f"token_accuracy_level_{level}"] for level in range(LEVELS)] == [1.0] * LEVELS
+    assert logs[-1]["token_accuracy"] == 1.0
     policy.eval()
     encoded = policy.tokenizer.encode(batch["action"])
     assert torch.equal(policy.predict_tokens(batch).flatten(1), encoded.ids)

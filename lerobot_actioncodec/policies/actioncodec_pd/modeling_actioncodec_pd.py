@@ -51,7 +51,12 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         inputs, targets = self.target_codes(batch[ACTION])
         context = self.backbone.encode_prefix(self._prefix(batch))
-        return token_cross_entropy(self.expert(context, inputs), targets)
+        logits = self.expert(context, inputs)
+        loss, logs = token_cross_entropy(logits, targets)
+        if self.expert.blocks > 1:  # BAR: how well each level is learned (the finer, the harder)
+            hits = (logits.argmax(-1) == targets).float().mean((0, 2))
+            logs |= {f"token_accuracy_level_{level}": float(hit) for level, hit in enumerate(hits)}
+        return loss, logs
 
     @torch.no_grad()
     def predict_codes(self, batch: dict[str, Any], passes: int = 1) -> Tensor:
