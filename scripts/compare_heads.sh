@@ -17,24 +17,17 @@ declare -A TYPES=([ar]=actioncodec [pd]=actioncodec_pd [bar]=actioncodec_bar)
 
 echo "== 1/3 demonstrations and the ActionCodec tokenizer"
 collect_demonstrations
-vq="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
-[ -f "$vq/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+ensure_demo_tokenizer
 
 echo "== 2/3 RVQ post-training of the tokenizer (for bar)"
 rvq="$OUT/rvq_tokenizer/checkpoints/last/pretrained_model"
-[ -f "$rvq/model.safetensors" ] || { rm -rf "$OUT/rvq_tokenizer"; post_train_rvq "$vq" "$OUT/rvq_tokenizer"; }
+[ -f "$rvq/model.safetensors" ] || { rm -rf "$OUT/rvq_tokenizer"; post_train_rvq "$DEMO_TOKENIZER" "$OUT/rvq_tokenizer"; }
 
 echo "== 3/3 one policy per head: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"
 runs=()
 for head in $HEADS; do
   type=${TYPES[$head]:?"unknown head $head: expected ar, pd or bar"}
-  tokenizer=$([ "$head" = bar ] && echo "$rvq" || echo "$vq")
-  if [ ! -f "$OUT/$head/eval/success.json" ]; then
-    rm -rf "$OUT/$head"
-    echo "-- $head: lerobot-train --policy.type=$type --policy.tokenizer_path=$tokenizer"
-    train_policy "$tokenizer" "$OUT/$head/policy" "$type"
-    evaluate_policy "$OUT/$head/policy" "$OUT/$head/eval"
-  fi
-  runs+=(--eval-dir "$head=$OUT/$head/eval")
+  tokenizer=$([ "$head" = bar ] && echo "$rvq" || echo "$DEMO_TOKENIZER")
+  compare_run "$OUT" "$head" "$tokenizer" "$type"
 done
 "$bin/actioncodec-eval-report" "${runs[@]}" --output "$OUT/success.json"

@@ -16,11 +16,10 @@ mkdir -p "$OUT"
 
 echo "== 1/3 demonstrations and the ActionCodec tokenizer"
 collect_demonstrations
-actioncodec="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
-[ -f "$actioncodec/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+ensure_demo_tokenizer
 
 echo "== 2/3 actioncodec-bench: fit and save $TOKENIZERS on the same demonstrations"
-"$bin/actioncodec-bench" "${dataset[@]}" --tokenizers "$TOKENIZERS;$actioncodec" \
+"$bin/actioncodec-bench" "${dataset[@]}" --tokenizers "$TOKENIZERS;$DEMO_TOKENIZER" \
   --output-dir "$OUT/bench" --save-dir "$OUT/tokenizers"
 
 echo "== 3/3 one policy per tokenizer: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"
@@ -28,17 +27,11 @@ runs=()
 IFS=';' read -ra specs <<< "$TOKENIZERS"
 for spec in "${specs[@]}" actioncodec; do
   if [ "$spec" = actioncodec ]; then
-    name=actioncodec; path="$actioncodec"
+    name=actioncodec; path="$DEMO_TOKENIZER"
   else
     name=$("$bin/python" -c 'import sys; from lerobot_actioncodec.cli.bench import saved_name; print(saved_name(sys.argv[1]))' "$spec")
     path="$OUT/tokenizers/$name"
   fi
-  if [ ! -f "$OUT/$name/eval/success.json" ]; then
-    rm -rf "$OUT/$name"
-    echo "-- $name: lerobot-train --policy.tokenizer_path=$path"
-    train_policy "$path" "$OUT/$name/policy"
-    evaluate_policy "$OUT/$name/policy" "$OUT/$name/eval"
-  fi
-  runs+=(--eval-dir "$name=$OUT/$name/eval")
+  compare_run "$OUT" "$name" "$path"
 done
 "$bin/actioncodec-eval-report" "${runs[@]}" --output "$OUT/success.json"

@@ -20,12 +20,11 @@ collect_demonstrations
 
 echo "== 2/4 lerobot-train --policy.type=actioncodec_tokenizer ($TOKENIZER_STEPS steps, $DEVICE), then its metrics"
 train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
-tokenizer="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
-"$bin/actioncodec-tokenizer-metrics" --checkpoint "$tokenizer" "${dataset[@]}" \
+"$bin/actioncodec-tokenizer-metrics" --checkpoint "$DEMO_TOKENIZER" "${dataset[@]}" \
   --output "$RUN_DIR/metrics.json" --report "$RUN_DIR/report.png"
 
 echo "== 3/4 lerobot-train --policy.type=actioncodec --policy.backbone=compact ($POLICY_STEPS steps, $DEVICE)"
-train_policy "$tokenizer" "$RUN_DIR/policy"
+train_policy "$DEMO_TOKENIZER" "$RUN_DIR/policy"
 
 echo "== 4/4 lerobot-eval --env.type=metaworld ($EVAL_EPISODES episodes per task)"
 evaluate_policy "$RUN_DIR/policy" "$RUN_DIR/eval"

@@ -15,6 +15,9 @@ bin=.venv/bin
 dataset=(--dataset.repo_id="$REPO_ID" --dataset.root="$RUN_DIR/dataset")
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
 
+# The demo's ActionCodec tokenizer checkpoint (train_actioncodec_tokenizer "$RUN_DIR/tokenizer" writes it).
+DEMO_TOKENIZER="$RUN_DIR/tokenizer/checkpoints/last/pretrained_model"
+
 # MetaWorld scripted-expert demonstrations into $RUN_DIR/dataset (resumes; skipped when complete).
 collect_demonstrations() {
   "$bin/actioncodec-collect-metaworld" --root "$RUN_DIR/dataset" --repo-id "$REPO_ID" --tasks "$TASKS" \
@@ -53,4 +56,22 @@ evaluate_policy() {
     --eval.n_episodes="$EVAL_EPISODES" --policy.path="$1/checkpoints/last/pretrained_model" \
     --policy.device="$DEVICE" --output_dir="$2"
   "$bin/actioncodec-eval-report" --eval-dir "$2" --output "$2/success.json"
+}
+
+# ensure_demo_tokenizer: train the demo's tokenizer unless a finished one is there.
+ensure_demo_tokenizer() {
+  [ -f "$DEMO_TOKENIZER/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+}
+
+# compare_run OUT NAME TOKENIZER [TYPE]: train and evaluate one policy in OUT/NAME, unless it was evaluated
+# already (a comparison resumes where it stopped); either way, add it to the `runs` list of --eval-dir flags.
+compare_run() {
+  local dir="$1/$2" type="${4:-actioncodec}"
+  if [ ! -f "$dir/eval/success.json" ]; then
+    rm -rf "$dir"
+    echo "-- $2: lerobot-train --policy.type=$type --policy.tokenizer_path=$3"
+    train_policy "$3" "$dir/policy" "$type"
+    evaluate_policy "$dir/policy" "$dir/eval"
+  fi
+  runs+=(--eval-dir "$2=$dir/eval")
 }

@@ -1,6 +1,7 @@
 """The parallel-decoding (`actioncodec_pd`) and block-wise autoregressive (`actioncodec_bar`) heads: the action
 expert's masks, shapes, one-pass decoding, block causality, learning, save/load and bad input, on both backbones."""
 
+import functools
 import shutil
 
 import pytest
@@ -24,16 +25,14 @@ BACKBONES = pytest.mark.parametrize("backbone", [{}, TINY_VLM], ids=["compact", 
 LEVELS, TOKENS, CODES = 3, 4, 64  # the rvq_tokenizer_dir fixture
 
 
-def make_pd(path, **overrides) -> ActionCodecPDPolicy:
+def make_head(policy_class: type[ActionCodecPDPolicy], path, **overrides) -> ActionCodecPDPolicy:
     torch.manual_seed(0)
-    config = ActionCodecPDConfig(tokenizer_path=str(path), **{**POLICY_FEATURES, **SMALL, **overrides})
-    return ActionCodecPDPolicy(config)
+    config = policy_class.config_class(tokenizer_path=str(path), **{**POLICY_FEATURES, **SMALL, **overrides})
+    return policy_class(config)
 
 
-def make_bar(path, **overrides) -> ActionCodecBARPolicy:
-    torch.manual_seed(0)
-    config = ActionCodecBARConfig(tokenizer_path=str(path), **{**POLICY_FEATURES, **SMALL, **overrides})
-    return ActionCodecBARPolicy(config)
+make_pd = functools.partial(make_head, ActionCodecPDPolicy)
+make_bar = functools.partial(make_head, ActionCodecBARPolicy)
 
 
 # ------------------------------------------------------------------------------------------------ masks

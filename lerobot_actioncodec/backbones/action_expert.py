@@ -106,7 +106,8 @@ class ActionExpert(nn.Module):
         codes of level b - 1 for block b. `codes` [B, count - (first == 0), block_length] are those levels' codes."""
         parts = [self.queries.expand(batch, -1, -1)] if first == 0 else []
         if codes is not None and codes.shape[1]:
-            level = torch.arange(max(first - 1, 0), max(first - 1, 0) + codes.shape[1], device=codes.device)
+            first_level = max(first - 1, 0)  # block 0 reads no codes: block 1 reads level 0, and so on
+            level = torch.arange(first_level, first_level + codes.shape[1], device=codes.device)
             parts.append(self.code_embedding(codes + (level * self.vocab_size)[None, :, None]).flatten(1, 2))
         return torch.cat(parts, 1)
 

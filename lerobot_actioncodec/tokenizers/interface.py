@@ -50,6 +50,11 @@ class DecodedChunks:
     actions: Tensor
     repaired: Tensor  # bool [B]
 
+    @classmethod
+    def exact(cls, actions: Tensor) -> DecodedChunks:
+        """Chunks decoded from well-formed ids: no row repaired."""
+        return cls(actions, torch.zeros(len(actions), dtype=torch.bool))
+
 
 @runtime_checkable
 class ActionTokenizer(Protocol):

@@ -136,8 +136,7 @@ class LearnedChunkTokenizer:
         levels = self.token_levels
         check_level_ids(ids, levels)
         codes = [level_ids.long().cpu() - level.first_id for level_ids, level in zip(ids, levels)]
-        actions = self.model.decode_codes(codes) * self.std + self.mean
-        return DecodedChunks(actions, torch.zeros(len(actions), dtype=torch.bool))
+        return DecodedChunks.exact(self._decode_codes(codes))
 
     @torch.no_grad()
     def encode(self, actions: Tensor) -> TokenSequences:
@@ -147,7 +146,11 @@ class LearnedChunkTokenizer:
     @torch.no_grad()
     def decode(self, tokens: TokenSequences) -> DecodedChunks:
         codes, repaired = split_offset_ids(tokens, self.model.level_lengths, self.codebook_size)
-        return DecodedChunks(self.model.decode_codes(codes) * self.std + self.mean, repaired)
+        return DecodedChunks(self._decode_codes(codes), repaired)
+
+    def _decode_codes(self, codes: list[Tensor]) -> Tensor:
+        """Per-level codes -> chunks in raw units (the network works on standardized ones)."""
+        return self.model.decode_codes(codes) * self.std + self.mean
 
     def save_pretrained(self, path: str | Path) -> None:
         settings = {**asdict(self.settings), "mean": self.mean.tolist(), "std": self.std.tolist()}

@@ -76,8 +76,7 @@ class ActionCodecActionTokenizer:
 
     def decode_levels(self, ids: list[Tensor]) -> DecodedChunks:
         check_level_ids(ids, self.token_levels)
-        actions = self.tokenizer.decode(torch.stack(ids, 1), self.embodiment).cpu()
-        return DecodedChunks(actions, torch.zeros(len(actions), dtype=torch.bool))
+        return DecodedChunks.exact(self.tokenizer.decode(torch.stack(ids, 1), self.embodiment).cpu())
 
     def encode(self, actions: Tensor) -> TokenSequences:
         check_chunks(actions, self.chunk_length, self.action_dim)

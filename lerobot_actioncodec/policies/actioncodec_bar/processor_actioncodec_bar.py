@@ -1,19 +1,6 @@
-"""Processors of the `actioncodec_bar` type: the autoregressive type's (LeRobot's default pipelines)."""
-
-from typing import Any
-
-import torch
-from lerobot.processor import PolicyAction, PolicyProcessorPipeline
+"""Processors of the `actioncodec_bar` type: the autoregressive type's (LeRobot's default pipelines), under the name
+LeRobot's factory looks up for this type."""
 
 from ..actioncodec.processor_actioncodec import make_actioncodec_pre_post_processors
-from .configuration_actioncodec_bar import ActionCodecBARConfig
 
-
-def make_actioncodec_bar_pre_post_processors(
-    config: ActionCodecBARConfig,
-    dataset_stats: dict[str, dict[str, torch.Tensor]] | None = None,
-) -> tuple[
-    PolicyProcessorPipeline[dict[str, Any], dict[str, Any]],
-    PolicyProcessorPipeline[PolicyAction, PolicyAction],
-]:
-    return make_actioncodec_pre_post_processors(config, dataset_stats)
+make_actioncodec_bar_pre_post_processors = make_actioncodec_pre_post_processors
