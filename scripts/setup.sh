@@ -4,21 +4,7 @@
 # last successful install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-find_python() {
-  for candidate in "${PYTHON:-}" python3.12 python3.13 python3; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
-      echo "$candidate"; return 0
-    fi
-  done
-  for candidate in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python; do
-    [ -x "$candidate" ] && { echo "$candidate"; return 0; }
-  done
-  echo "error: Python >= 3.12 is required (LeRobot 0.6); set PYTHON=/path/to/python3.12" >&2
-  return 1
-}
+source scripts/venv.sh
 
 install_osmesa() {
   # MuJoCo's CPU renderer (MUJOCO_GL=osmesa) for the MetaWorld collector and lerobot-eval.
@@ -35,13 +21,4 @@ install_osmesa() {
 }
 
 install_osmesa
-if [ ! -x .venv/bin/python ]; then
-  "$(find_python)" -m venv .venv
-fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
-if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test,metaworld]'
-  rm -f .venv/.installed-*
-  touch "$stamp"
-fi
+ensure_venv .venv '.[test,metaworld]'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,22 @@ def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
         f"{args[0]} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-6000:]}"
     )
     return proc
+
+
+def collect_metaworld_episode(root: Path, task: str = "reach-v3") -> tuple[Path, dict]:
+    """One MetaWorld expert episode at 32x32, written to `root` by the console script (skips without a renderer);
+    returns the root and the script's JSON summary."""
+    import pytest
+
+    from lerobot_actioncodec import rendering
+
+    try:
+        rendering.configure_renderer()
+    except rendering.RenderingUnavailableError as err:
+        pytest.skip(f"no MuJoCo renderer on this machine: {err}")
+    proc = run_cli("actioncodec-collect-metaworld", "--root", str(root), "--tasks", task, "--episodes-per-task", "1",
+                   "--image-size", "32", "--max-steps", "200", "--no-progress")  # fmt: skip
+    return root, json.loads(proc.stdout[proc.stdout.index("{") :])
 
 
 def lerobot_train(repo_id: str, root: Path, out: Path, *extra: str, steps: int = 4) -> Path:

@@ -15,7 +15,7 @@ from lerobot.utils.feature_utils import dataset_to_policy_features
 from lerobot_actioncodec import rendering
 from lerobot_actioncodec.data import metaworld as mw
 
-from .helpers import BIN, lerobot_train, run_cli
+from .helpers import BIN, collect_metaworld_episode, lerobot_train, run_cli
 
 GROUPS = {"easy": ["reach-v3", "push-v3"], "hard": ["assembly-v3"]}
 REGISTRY = Path(__file__).resolve().parents[1] / "configs" / "embodiments.json"
@@ -94,15 +94,7 @@ def test_episode_seeds_depend_on_task_name_not_position():
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
     """One reach-v3 expert episode at 32x32, written by the console script."""
-    try:
-        rendering.configure_renderer()
-    except rendering.RenderingUnavailableError as err:
-        pytest.skip(f"no MuJoCo renderer on this machine: {err}")
-    root = tmp_path_factory.mktemp("metaworld") / "experts"
-    proc = run_cli("actioncodec-collect-metaworld", "--root", str(root), "--tasks", "reach-v3",
-                   "--episodes-per-task", "1", "--image-size", "32", "--max-steps", "200", "--no-progress")  # fmt: skip
-    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
-    return root, summary
+    return collect_metaworld_episode(tmp_path_factory.mktemp("metaworld") / "experts")
 
 
 @pytest.mark.slow

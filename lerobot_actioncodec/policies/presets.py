@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lerobot.configs import NormalizationMode
@@ -38,6 +39,26 @@ def identity_normalization() -> dict[str, NormalizationMode]:
         "STATE": NormalizationMode.IDENTITY,
         "ACTION": NormalizationMode.IDENTITY,
     }
+
+
+def chunking_fps(policy_type: str, configured: float | None, dataset_fps: float | None, max_fps: float) -> float:
+    """The control frequency a tokenizer type chunks at: `--policy.fps`, else the dataset's. Built from its config
+    alone (no dataset, no fps: LeRobot's generic policy tests, a config written by hand) it takes `max_fps`, the
+    rate whose chunk length the dataset would have been asked for, and says so."""
+    if configured is not None:
+        return configured
+    if dataset_fps is not None:
+        if dataset_fps > max_fps + 1e-9:
+            raise ValueError(f"dataset fps={dataset_fps} exceeds max_fps={max_fps}: pass --policy.fps={dataset_fps:g} "
+                             "(or a larger --policy.max_fps)")  # fmt: skip
+        return float(dataset_fps)
+    logging.getLogger(__name__).warning(
+        "%s: no fps is known (no --policy.fps and no dataset); chunking at max_fps=%g Hz. Pass --policy.fps to "
+        "match your robot's control frequency.",
+        policy_type,
+        max_fps,
+    )
+    return float(max_fps)
 
 
 def require_positive(name: str, value: float) -> None:

@@ -8,8 +8,6 @@ over the action vocabulary, the tokenizer decodes the ids to a chunk in raw unit
 a no-motion chunk, counted in `invalid_chunks`, never an exception in the control loop.
 """
 
-from __future__ import annotations
-
 import logging
 from collections import deque
 from pathlib import Path

@@ -7,8 +7,6 @@ level b, seeing every earlier block. Training predicts all levels in one teacher
 the chunk from the levels it has.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch

@@ -7,8 +7,6 @@ sampling with temperature / top_k. Everything else (tokenizer, processors, the q
 save/load with the tokenizer and VLM files) is the autoregressive policy's.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch

@@ -16,7 +16,7 @@ from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
-from ..presets import AdamWCosinePresets, identity_normalization, require_non_negative, require_positive
+from ..presets import AdamWCosinePresets, chunking_fps, identity_normalization, require_non_negative, require_positive
 
 
 @PreTrainedConfig.register_subclass("actioncodec_tokenizer")
@@ -145,19 +145,9 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         """Make sure the training embodiment has a spec, checking it against the dataset."""
         action = self.output_features.get("action")
         if self.embodiment not in self.embodiments:
-            fps = self.fps if self.fps is not None else dataset_fps
-            if fps is None:
-                raise ValueError(
-                    f"embodiment={self.embodiment!r} is not in embodiments {sorted(self.embodiments)} and no fps "
-                    "is known: pass --policy.fps or train on a dataset"
-                )
             if action is None:
                 raise ValueError("output_features has no 'action' feature: the tokenizer needs an action feature")
-            if fps > self.max_fps + 1e-9 and self.fps is None:
-                raise ValueError(
-                    f"dataset fps={fps} exceeds max_fps={self.max_fps}: pass --policy.fps={fps:g} "
-                    "(or a larger --policy.max_fps)"
-                )
+            fps = chunking_fps(self.type, self.fps, dataset_fps, self.max_fps)
             self.embodiments[self.embodiment] = EmbodimentSpec(
                 fps=float(fps),
                 action_dim=int(action.shape[0]),

@@ -6,8 +6,6 @@ its terms as logged metrics. `tokenizer()` gives the trained `ActionTokenizer` (
 `--policy.tokenizer_path` of the actioncodec policy use).
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch
@@ -17,6 +15,7 @@ from torch import Tensor
 from ...tokenizers.learned import LearnedChunkTokenizer
 from ...tokenizers.nac import NACTokenizer
 from ...tokenizers.vqvla import VQVLATokenizer
+from ..presets import chunking_fps
 from .configuration_peer_tokenizer import PeerTokenizerConfig
 
 TOKENIZERS: dict[str, type[LearnedChunkTokenizer]] = {"vqvla": VQVLATokenizer, "nac": NACTokenizer}
@@ -34,11 +33,8 @@ class PeerTokenizerPolicy(PreTrainedPolicy):
         super().__init__(config)
         config.validate_features()
         meta = kwargs.get("dataset_meta")
-        dataset_fps = getattr(meta, "fps", None)
-        if config.fps is None:
-            if dataset_fps is not None and dataset_fps > config.max_fps + 1e-9:
-                raise ValueError(f"dataset fps={dataset_fps} exceeds max_fps={config.max_fps}: pass --policy.fps")
-            config.fps = dataset_fps  # stored in config.json, so the checkpoint knows its chunk length
+        # stored in config.json, so the checkpoint knows its chunk length
+        config.fps = chunking_fps(config.type, config.fps, getattr(meta, "fps", None), config.max_fps)
         kind = TOKENIZERS[config.arch]
         try:
             self.settings = kind.settings_class(config.chunk_length, config.output_features["action"].shape[0],
