@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ...backbones.compact import CompactBackbone
 from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
+from ...fsdp import transformer_block_names
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
@@ -152,6 +153,11 @@ class ActionCodecPolicy(PreTrainedPolicy):
         self.tokenizer.save_pretrained(Path(save_directory) / TOKENIZER_FILES)
         if isinstance(self.backbone, SmolVLMBackbone):
             self.backbone.save_files(Path(save_directory) / VLM_FILES)
+
+    @property
+    def _no_split_modules(self) -> list[str]:
+        """The blocks FSDP shards one by one when LeRobot trains under `accelerate launch` with FSDP."""
+        return transformer_block_names(self)
 
     def get_optim_params(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]

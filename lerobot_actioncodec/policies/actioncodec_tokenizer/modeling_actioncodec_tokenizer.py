@@ -32,6 +32,7 @@ NOT_A_CONTROLLER = (
 class ActionCodecTokenizerPolicy(PreTrainedPolicy):
     config_class = ActionCodecTokenizerConfig
     name = "actioncodec_tokenizer"
+    _no_split_modules = ["PerceiverLayer"]  # what FSDP shards one by one (lerobot_actioncodec.fsdp)
 
     def __init__(self, config: ActionCodecTokenizerConfig, dataset_stats: dict | None = None, **kwargs: Any):
         super().__init__(config)

@@ -1,0 +1,121 @@
+"""Training beyond one process: lerobot-train under `accelerate launch` with 2 processes (CPU: gloo), and what the
+types tell FSDP to shard."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate.utils.dataclasses import get_module_class_from_name
+from lerobot.policies.factory import get_policy_class
+from safetensors import safe_open
+
+from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
+from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
+from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
+
+from .helpers import BIN, POLICY_FEATURES, tiny_policy
+
+SMALL = dict(backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, device="cpu")
+TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16, device="cpu")
+# accelerate's process launcher is `--multi_gpu`; with --policy.device=cpu LeRobot's Accelerator runs the processes
+# as MULTI_CPU over gloo. `--cpu` would instead run a single process.
+ACCELERATE_2_PROCESSES = ["launch", "--multi_gpu", "--num_processes=2", "--num_machines=1", "--mixed_precision=no",
+                          "--dynamo_backend=no"]  # fmt: skip
+STEPS, LOG_FREQ = 30, 10
+VQVLA = '{"codebook_size": 64, "channels": 32, "latent_dim": 32}'
+TINY_TOKENIZER = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4",
+                  "--policy.kmeans_init=false"]  # fmt: skip
+COMPACT = ["--policy.backbone=compact", "--policy.image_size=16", "--policy.hidden_size=32", "--policy.num_layers=2",
+           "--policy.num_heads=2"]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- FSDP
+@pytest.mark.parametrize(
+    ("config_class", "policy_class", "settings", "expected"),
+    [
+        (ActionCodecConfig, ActionCodecPolicy, TINY_VLM, {"LlamaDecoderLayer", "SmolVLMVisionAttention"}),
+        (ActionCodecConfig, ActionCodecPolicy, SMALL, {"LlamaDecoderLayer"}),
+        (ActionCodecPDConfig, ActionCodecPDPolicy, TINY_VLM, {"SmolVLMVisionAttention", "LlamaDecoderLayer"}),
+    ],
+    ids=["smolvlm", "compact", "pd-smolvlm-expert"],
+)
+def test_policies_name_the_blocks_fsdp_wraps(config_class, policy_class, settings, expected, rvq_tokenizer_dir):
+    config = config_class(tokenizer_path=str(rvq_tokenizer_dir), **{**POLICY_FEATURES, **settings})
+    policy = policy_class(config)
+    assert expected <= set(policy._no_split_modules)
+    for name in policy._no_split_modules:  # what accelerate's TRANSFORMER_BASED_WRAP does with each name
+        assert get_module_class_from_name(policy, name) is not None, name
+
+
+def test_tokenizer_names_the_block_fsdp_wraps():
+    policy = tiny_policy()
+    assert policy._no_split_modules == ["PerceiverLayer"]
+    assert get_module_class_from_name(policy, "PerceiverLayer") is not None
+
+
+# ----------------------------------------------------------------------------------------- accelerate launch
+def train(tiny_dataset, out: Path, processes: int, *policy_args: str) -> tuple[Path, str]:
+    """lerobot-train (under accelerate launch when processes=2); returns the last checkpoint and the log."""
+    repo_id, root = tiny_dataset
+    launcher = [str(BIN / "accelerate"), *ACCELERATE_2_PROCESSES] if processes == 2 else []
+    command = [*launcher, str(BIN / "lerobot-train"), f"--dataset.repo_id={repo_id}", f"--dataset.root={root}",
+               "--policy.device=cpu", f"--steps={STEPS}", "--batch_size=8", "--num_workers=0", f"--save_freq={STEPS}",
+               f"--log_freq={LOG_FREQ}", f"--output_dir={out}", "--seed=1", *policy_args]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-8000:]
+    assert f"Effective batch size: 8 x {processes} = {8 * processes}" in log, log[-3000:]
+    return out / "checkpoints" / "last" / "pretrained_model", log
+
+
+def logged_losses(log: str) -> list[float]:
+    return [float(value) for value in re.findall(r"step:\d+ .*? loss:([\d.]+)", log)]
+
+
+def checkpoint_format(path: Path) -> tuple[set[str], dict, dict[str, tuple[int, ...]]]:
+    """Files, config.json and the weights' names and shapes of a pretrained_model/ directory."""
+    files = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
+    with safe_open(str(path / "model.safetensors"), "pt") as weights:
+        shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}  # noqa: SIM118
+    return files, json.loads((path / "config.json").read_text()), shapes
+
+
+TYPES = {
+    "actioncodec_tokenizer": ["--policy.type=actioncodec_tokenizer", *TINY_TOKENIZER],
+    "peer_tokenizer-vqvla": ["--policy.type=peer_tokenizer", "--policy.arch=vqvla", f"--policy.arch_options={VQVLA}"],
+    "actioncodec-compact": ["--policy.type=actioncodec", *COMPACT],
+    "actioncodec-smolvlm": [
+        "--policy.type=actioncodec",
+        "--policy.backbone=smolvlm",
+        "--policy.vlm_model_name=tiny-random",
+        "--policy.image_size=16",
+    ],  # fmt: skip
+    "actioncodec_pd-compact": ["--policy.type=actioncodec_pd", *COMPACT],
+    "actioncodec_bar-compact": ["--policy.type=actioncodec_bar", *COMPACT],
+}
+SINGLE_PROCESS_REFERENCE = {"actioncodec_tokenizer", "actioncodec-compact"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(TYPES))
+def test_two_processes_train_and_save_what_one_process_saves(name, tiny_dataset, rvq_tokenizer_dir, tmp_path):
+    args = [*TYPES[name]]
+    if name.startswith("actioncodec") and not name.startswith("actioncodec_tokenizer"):
+        args.append(f"--policy.tokenizer_path={rvq_tokenizer_dir}")
+    checkpoint, log = train(tiny_dataset, tmp_path / "two", 2, *args)
+    losses = logged_losses(log)
+    assert len(losses) == STEPS // LOG_FREQ and losses[-1] < losses[0], losses
+
+    policy_type = TYPES[name][0].split("=", 1)[1]
+    policy = get_policy_class(policy_type).from_pretrained(checkpoint)
+    assert policy.config.type == policy_type and all(torch.isfinite(p).all() for p in policy.parameters())
+
+    if name in SINGLE_PROCESS_REFERENCE:
+        reference, _ = train(tiny_dataset, tmp_path / "one", 1, *args)
+        files, config, shapes = checkpoint_format(checkpoint)
+        ref_files, ref_config, ref_shapes = checkpoint_format(reference)
+        assert files == ref_files and config == ref_config and shapes == ref_shapes
