@@ -7,12 +7,12 @@ their checkpoints carry the tokenizer they were trained with.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from ..codec.architecture import CodecArchitecture
@@ -50,12 +50,14 @@ class ActionCodecTokenizer(nn.Module):
     # ----------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(cls, path: str | Path) -> ActionCodecTokenizer:
-        """Load from a lerobot-train checkpoint's `pretrained_model/` directory."""
-        read_tokenizer_config(path)  # a clear error for a missing or foreign checkpoint
-        from ..policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import ActionCodecTokenizerPolicy
-
-        with redirect_stdout(sys.stderr):  # LeRobot prints a loading message; keep stdout for results
-            return ActionCodecTokenizerPolicy.from_pretrained(path).tokenizer
+        """Load from a lerobot-train checkpoint's `pretrained_model/` directory: its config.json and the tokenizer's
+        weights, nothing else (the SigLIP text side is needed to train, not to tokenize, so a checkpoint trained
+        with a frozen text model loads where that model is not installed)."""
+        tokenizer = cls.from_config(read_tokenizer_config(path))
+        prefix = "tokenizer."
+        weights = load_file(str(Path(path) / "model.safetensors"))
+        tokenizer.load_state_dict({k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)})
+        return tokenizer.eval()
 
     @classmethod
     def from_config(cls, config: dict) -> ActionCodecTokenizer:

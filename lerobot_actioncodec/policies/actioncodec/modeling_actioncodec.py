@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from ...backbones.compact import CompactBackbone
 from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
 from ...fsdp import transformer_block_names
+from ...model_card import ModelCardMixin, Rows
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
@@ -59,9 +60,14 @@ def token_cross_entropy(logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[s
     return loss, {"token_accuracy": accuracy}
 
 
-class ActionCodecPolicy(PreTrainedPolicy):
+class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
     config_class = ActionCodecConfig
     name = "actioncodec"
+    card_summary = (
+        "An autoregressive vision-language-action policy of lerobot-actioncodec: cameras, state and the task string "
+        "in; the action tokens of one chunk out (constrained, KV-cached decoding), decoded to actions in the "
+        "dataset's units by its frozen action tokenizer, which this checkpoint carries in `action_tokenizer/`."
+    )
     # The backbone itself predicts the action tokens (its vocabulary holds them); False: it encodes the prefix
     # for an action expert.
     backbone_predicts_tokens: ClassVar[bool] = True
@@ -162,6 +168,25 @@ class ActionCodecPolicy(PreTrainedPolicy):
     def get_optim_params(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+    def card_sections(self) -> list[tuple[str, Rows]]:
+        cfg, info = self.config, self.config.tokenizer_info
+        if cfg.backbone == "smolvlm":
+            lora = cfg.lora_rank or "full fine-tuning"
+            backbone = [("backbone", f"smolvlm: `{cfg.vlm_model_name}`"), ("LoRA rank", lora)]
+        else:
+            backbone = [("backbone", f"compact: width {cfg.hidden_size}, {cfg.num_layers} layers")]
+        budget = info["fixed_length"] or f"variable, at most {self.layout.positions} (end token)"
+        tokenizer = [("kind", f"`{info['kind']}`"), ("chunk", f"{info['chunk_length']} steps x {info['action_dim']}-D"),
+                     ("vocabulary", info["vocab_size"]), ("tokens per chunk", budget),
+                     ("levels", len(info["token_levels"]) if info.get("token_levels") else 1)]  # fmt: skip
+        embodiment = getattr(self.tokenizer, "embodiment", None)
+        if embodiment is not None:
+            spec = self.tokenizer.tokenizer.resolve(embodiment)[1]
+            tokenizer.append(("embodiment", f"`{embodiment}`: {spec.fps:g} Hz, {spec.action_dim}-D"))
+        steps = cfg.n_action_steps or info["chunk_length"]
+        head = [("head", f"`{cfg.type}`"), ("image size", cfg.image_size), ("steps executed per chunk", steps)]
+        return [("Backbone and head", backbone + head), ("Action tokenizer", tokenizer)]
+
     def reset(self) -> None:
         self._queue: deque[Tensor] = deque()
         self._last_action: Tensor | None = None
@@ -199,7 +224,7 @@ class ActionCodecPolicy(PreTrainedPolicy):
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         inputs, targets = self.target_tokens(batch[ACTION])
-        return token_cross_entropy(self.backbone(self._prefix(batch), inputs), targets)
+        return self.tracked(*token_cross_entropy(self.backbone(self._prefix(batch), inputs), targets))
 
     # --------------------------------------------------------------- inference
     @torch.no_grad()

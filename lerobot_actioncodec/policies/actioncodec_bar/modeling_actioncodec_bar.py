@@ -19,6 +19,11 @@ from .configuration_actioncodec_bar import ActionCodecBARConfig
 class ActionCodecBARPolicy(ActionCodecPDPolicy):
     config_class = ActionCodecBARConfig
     name = "actioncodec_bar"
+    card_summary = (
+        "A block-wise autoregressive vision-language-action policy of lerobot-actioncodec: an action expert reading "
+        "the backbone's KV cache predicts a residual tokenizer's levels coarse to fine, one block per level; its "
+        "frozen action tokenizer (carried in `action_tokenizer/`) decodes the levels to actions in the dataset's units."
+    )
 
     def __init__(self, config: ActionCodecBARConfig, dataset_stats: dict | None = None, **kwargs: Any):
         super().__init__(config, dataset_stats, **kwargs)

@@ -22,6 +22,11 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
     config_class = ActionCodecPDConfig
     name = "actioncodec_pd"
     backbone_predicts_tokens = False
+    card_summary = (
+        "A parallel-decoding vision-language-action policy of lerobot-actioncodec: an action expert reading the "
+        "backbone's KV cache predicts every action token of a chunk in one forward pass; its frozen action "
+        "tokenizer (carried in `action_tokenizer/`) decodes them to actions in the dataset's units."
+    )
 
     def __init__(self, config: ActionCodecPDConfig, dataset_stats: dict | None = None, **kwargs: Any):
         super().__init__(config, dataset_stats, **kwargs)
@@ -54,7 +59,7 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
         if self.expert.blocks > 1:  # BAR: how well each level is learned (the finer, the harder)
             hits = (logits.argmax(-1) == targets).float().mean((0, 2))
             logs |= {f"token_accuracy_level_{level}": float(hit) for level, hit in enumerate(hits)}
-        return loss, logs
+        return self.tracked(loss, logs)
 
     @torch.no_grad()
     def predict_codes(self, batch: dict[str, Any], passes: int = 1) -> Tensor:

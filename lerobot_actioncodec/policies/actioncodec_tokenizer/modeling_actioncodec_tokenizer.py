@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ...codec.losses import info_nce, latent_l1, masked_mean, reconstruction_loss, same_text_labels, siglip_loss
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
+from ...model_card import ModelCardMixin, Rows
 from ...normalization import offset_and_scale
 from ...text_encoders import make_text_encoder
 from ...tokenizers.actioncodec import ActionCodecTokenizer, eval_mode
@@ -29,10 +30,16 @@ NOT_A_CONTROLLER = (
 )
 
 
-class ActionCodecTokenizerPolicy(PreTrainedPolicy):
+class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     config_class = ActionCodecTokenizerConfig
     name = "actioncodec_tokenizer"
     _no_split_modules = ["PerceiverLayer"]  # what FSDP shards one by one (lerobot_actioncodec.fsdp)
+    card_summary = (
+        "An ActionCodec action tokenizer (a Perceiver VQ autoencoder trained for a high overlap rate between "
+        "adjacent chunks): a chunk of actions in the dataset's units in, a fixed number of tokens out, and back. "
+        "Load it with `lerobot_actioncodec.ActionCodecTokenizer.from_pretrained`, or train a VLA policy on it with "
+        "`--policy.type=actioncodec --policy.tokenizer_path=<this checkpoint>`."
+    )
 
     def __init__(self, config: ActionCodecTokenizerConfig, dataset_stats: dict | None = None, **kwargs: Any):
         super().__init__(config)
@@ -127,7 +134,16 @@ class ActionCodecTokenizerPolicy(PreTrainedPolicy):
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
         logs.update(self._metrics(reconstruction, chunk, mask, latents, latents_next, pair_valid))
         logs["artifact_entropy_bits"] = self._artifact_entropy(chunk, dims)
-        return loss, logs
+        return self.tracked(loss, logs)
+
+    def card_sections(self) -> list[tuple[str, Rows]]:
+        cfg = self.config
+        tokens = [("tokens per chunk", cfg.num_tokens), ("codebook size", cfg.codebook_size),
+                  ("RVQ levels", cfg.rvq_levels), ("width", cfg.dim), ("text encoder (SigLIP term)", cfg.text_encoder),
+                  ("normalization", cfg.normalization)]  # fmt: skip
+        embodiments = [(f"`{name}`", f"{spec.fps:g} Hz, {spec.action_dim}-D, {spec.chunk_length} steps per chunk")
+                       for name, spec in cfg.embodiments.items()]  # fmt: skip
+        return [("Tokenizer", tokens), ("Embodiments", embodiments)]
 
     def _clip_loss(self, latents: Tensor, batch: dict[str, Any]) -> Tensor:
         tasks = batch.get("task")

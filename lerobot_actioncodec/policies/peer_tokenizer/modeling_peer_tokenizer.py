@@ -12,6 +12,7 @@ import torch
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor
 
+from ...model_card import ModelCardMixin, Rows
 from ...tokenizers.learned import LearnedChunkTokenizer
 from ...tokenizers.nac import NACTokenizer
 from ...tokenizers.vqvla import VQVLATokenizer
@@ -25,7 +26,7 @@ NOT_A_CONTROLLER = (
 )
 
 
-class PeerTokenizerPolicy(PreTrainedPolicy):
+class PeerTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     config_class = PeerTokenizerConfig
     name = "peer_tokenizer"
 
@@ -63,7 +64,17 @@ class PeerTokenizerPolicy(PreTrainedPolicy):
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         actions = batch["action"][:, : self.settings.chunk_length].float()
-        return self.network.training_loss((actions - self.action_mean) / self.action_std)
+        return self.tracked(*self.network.training_loss((actions - self.action_mean) / self.action_std))
+
+    @property
+    def card_summary(self) -> str:
+        return (f"A {self.config.arch} action tokenizer (a peer of ActionCodec in lerobot-actioncodec's benchmark), "
+                "trained with lerobot-train. Use it as `--policy.tokenizer_path` of the package's VLA policies, or "
+                "score it with `actioncodec-bench`.")  # fmt: skip
+
+    def card_sections(self) -> list[tuple[str, Rows]]:
+        settings = [(f"`{name}`", value) for name, value in vars(self.settings).items()]
+        return [("Tokenizer", [("architecture", f"`{self.config.arch}`"), ("fps", self.config.fps), *settings])]
 
     def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs: Any) -> Tensor:
         raise NotImplementedError(NOT_A_CONTROLLER)
