@@ -17,7 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .metrics import artifact_entropy, overlap_rate, reconstruction_errors
+from .metrics import (
+    artifact_entropy,
+    chance_overlap_rate,
+    distinct_sequence_share,
+    overlap_rate,
+    reconstruction_errors,
+)
 from .tokenizers.binning import BinningTokenizer
 from .tokenizers.fast import FastTokenizer
 from .tokenizers.interface import PAD_ID, ActionTokenizer, DecodedChunks, TokenSequences
@@ -51,11 +57,21 @@ FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, Callable[[str]
 }  # fmt: skip
 
 
+# A tokenizer whose distinct token sequences are fewer than this share of the chunks is flagged as collapsed: its
+# overlap rate is high because it tells chunks apart poorly, not because it is consistent (see chance overlap).
+COLLAPSED_BELOW = 0.05
+
+
 @dataclass
 class BenchResult:
     name: str
     metrics: dict[str, float]
     reconstruction: Tensor  # [N, T, D] decoded chunks, raw units
+    fitted_on: str = "benchmark chunks"  # which episodes the tokenizer was fitted or trained on
+
+    @property
+    def collapsed(self) -> bool:
+        return self.metrics["distinct_sequences"] < COLLAPSED_BELOW
 
 
 def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
@@ -135,6 +151,7 @@ def bench_tokenizer(
     noise_fraction: float = 0.02,
     entropy_chunks: int = 64,
     timing_repeats: int = 3,
+    fitted_on: str = "benchmark chunks",
 ) -> BenchResult:
     """Every metric of the benchmark for one tokenizer on the chunk pairs [N, T, D]."""
     tokens, next_tokens = encode_all(tokenizer, chunks), encode_all(tokenizer, next_chunks)
@@ -148,6 +165,8 @@ def bench_tokenizer(
         "vocab_size": float(tokenizer.vocab_size),
         "bits_per_chunk": float(lengths.mean()) * math.log2(tokenizer.vocab_size),
         "overlap_rate": overlap_rate(tokens.to_lists(), next_tokens.to_lists()),
+        "chance_overlap_rate": chance_overlap_rate(tokens.to_lists()),
+        "distinct_sequences": distinct_sequence_share(tokens.to_lists()),
         **{f"reconstruction_{k}": v for k, v in reconstruction_errors(decoded.actions, chunks).items()},
         "codebook_usage": len(used) / tokenizer.vocab_size,
         "artifact_entropy_bits": artifact_entropy(
@@ -167,7 +186,7 @@ def bench_tokenizer(
         metrics[f"decode_ms_batch{batch}"] = milliseconds_per_chunk(
             lambda: tokenizer.decode(sample_tokens), len(sample), timing_repeats
         )
-    return BenchResult(name, metrics, decoded.actions)
+    return BenchResult(name, metrics, decoded.actions, fitted_on)
 
 
 TABLE_COLUMNS = (
@@ -175,6 +194,8 @@ TABLE_COLUMNS = (
     ("vocab", lambda m: f"{int(m['vocab_size'])}"),
     ("bits/chunk", lambda m: f"{m['bits_per_chunk']:.0f}"),
     ("overlap rate", lambda m: f"{m['overlap_rate']:.3f}"),
+    ("chance overlap", lambda m: f"{m['chance_overlap_rate']:.3f}"),
+    ("distinct seqs", lambda m: f"{m['distinct_sequences']:.0%}"),
     ("MAE", lambda m: f"{m['reconstruction_mae']:.4f}"),
     ("MSE", lambda m: f"{m['reconstruction_mse']:.5f}"),
     ("rel. MAE", lambda m: f"{m['reconstruction_relative_mae']:.3f}"),
@@ -187,7 +208,13 @@ TABLE_COLUMNS = (
 
 
 def markdown_table(results: list[BenchResult]) -> str:
-    header = "| tokenizer | " + " | ".join(title for title, _ in TABLE_COLUMNS) + " |"
-    rule = "|---|" + "---:|" * len(TABLE_COLUMNS)
-    rows = [f"| {r.name} | " + " | ".join(cell(r.metrics) for _, cell in TABLE_COLUMNS) + " |" for r in results]
+    """One row per tokenizer; a collapsed one is marked in its name, and `fitted on` says which episodes it saw."""
+    header = "| tokenizer | fitted on | " + " | ".join(title for title, _ in TABLE_COLUMNS) + " |"
+    rule = "|---|---|" + "---:|" * len(TABLE_COLUMNS)
+    rows = [
+        f"| {r.name}{' **(collapsed)**' if r.collapsed else ''} | {r.fitted_on} | "
+        + " | ".join(cell(r.metrics) for _, cell in TABLE_COLUMNS)
+        + " |"
+        for r in results
+    ]
     return "\n".join([header, rule, *rows])

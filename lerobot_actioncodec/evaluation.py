@@ -6,6 +6,7 @@ which is what the overlap rate compares. Works with any encode/decode pair in ra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +19,49 @@ from tqdm import tqdm
 from .metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate, reconstruction_errors
 
 
-def load_episode_actions(repo_id: str, root: str | Path) -> tuple[list[np.ndarray], float]:
-    """All actions of a local LeRobotDataset, split by episode, and its fps."""
+@dataclass
+class EpisodeActions:
+    """A local LeRobotDataset's actions, one array [steps, D] per episode (index order), each episode's task."""
+
+    actions: list[np.ndarray]
+    tasks: list[str]
+    fps: float
+
+    def select(self, episodes: list[int]) -> list[np.ndarray]:
+        return [self.actions[e] for e in episodes]
+
+
+def load_episode_actions(repo_id: str, root: str | Path) -> EpisodeActions:
+    """All actions of a local LeRobotDataset, split by episode, with each episode's (first) task and the fps."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     dataset = LeRobotDataset(repo_id, root=root)
     table = dataset.hf_dataset.with_format("numpy")
-    actions = np.asarray(table["action"], dtype=np.float32)
-    episodes = np.asarray(table["episode_index"])
+    order = np.argsort(np.asarray(table["episode_index"]), kind="stable")
+    actions = np.asarray(table["action"], dtype=np.float32)[order]
+    episodes = np.asarray(table["episode_index"])[order]
     bounds = np.flatnonzero(np.diff(episodes)) + 1
-    return np.split(actions, bounds), float(dataset.meta.fps)
+    tasks = [(t[0] if len(t) else "") for t in dataset.meta.episodes["tasks"]]
+    return EpisodeActions(np.split(actions, bounds), [str(t) for t in tasks], float(dataset.meta.fps))
+
+
+def eval_split_episodes(tasks: list[str], eval_split: float) -> tuple[list[int], list[int]]:
+    """(train, held-out) episode indices exactly as `lerobot-train --dataset.eval_split` splits them
+    (lerobot.datasets.factory.make_train_eval_datasets): the last ceil(n x eval_split) episodes of each task are
+    held out. So a tokenizer trained with that flag never saw the episodes a benchmark with the same value scores."""
+    if not 0.0 < eval_split < 1.0:
+        raise ValueError(f"eval_split={eval_split}: expected in (0, 1), like --dataset.eval_split")
+    by_task: dict[str, list[int]] = {}
+    for episode, task in enumerate(tasks):
+        by_task.setdefault(task, []).append(episode)
+    train, heldout = [], []
+    for episodes in by_task.values():
+        held = math.ceil(len(episodes) * eval_split)
+        train += episodes[: len(episodes) - held]
+        heldout += episodes[len(episodes) - held :]
+    if not train:
+        raise ValueError(f"eval_split={eval_split} leaves no training episode of {len(tasks)}; expected less")
+    return sorted(train), sorted(heldout)
 
 
 def adjacent_chunk_pairs(

@@ -40,6 +40,25 @@ def overlap_rate(tokens_t: TokenSequences, tokens_next: TokenSequences) -> float
     return total / len(rows_a)
 
 
+def chance_overlap_rate(tokens: TokenSequences) -> float:
+    """The overlap rate of unrelated chunks: each sequence against the one half the set away. A tokenizer that
+    gives every chunk the same tokens has an overlap rate of 1 and a chance overlap of 1 too, so the overlap rate
+    is read against this number, never alone."""
+    rows = _as_rows(tokens)
+    if len(rows) < 2:
+        raise ValueError("chance_overlap_rate: expected at least two token sequences")
+    half = len(rows) // 2
+    return overlap_rate(rows, rows[half:] + rows[:half])
+
+
+def distinct_sequence_share(tokens: TokenSequences) -> float:
+    """Distinct token sequences per chunk: near 1 for a tokenizer that tells chunks apart, 1/N for a collapsed one."""
+    rows = _as_rows(tokens)
+    if not rows:
+        raise ValueError("distinct_sequence_share: expected at least one token sequence")
+    return len({tuple(row) for row in rows}) / len(rows)
+
+
 def code_histogram(tokens: Tensor, codebook_size: int) -> Tensor:
     return torch.bincount(tokens.reshape(-1).long(), minlength=codebook_size)[:codebook_size].float()
 

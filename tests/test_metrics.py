@@ -5,8 +5,10 @@ import torch
 
 from lerobot_actioncodec.metrics import (
     artifact_entropy,
+    chance_overlap_rate,
     codebook_perplexity,
     codebook_usage,
+    distinct_sequence_share,
     overlap_rate,
     reconstruction_errors,
 )
@@ -74,3 +76,16 @@ def test_artifact_entropy_zero_for_stable_and_high_for_noisy_encoders():
     with pytest.raises(ValueError, match="num_samples"):
         artifact_entropy(lambda a: a, actions, 0.1, num_samples=1)
     assert math.isfinite(sign)
+
+
+def test_chance_overlap_compares_each_sequence_with_the_one_half_the_set_away():
+    rows = [[1, 2], [1, 3], [4, 2], [5, 5]]  # pairs (0, 2), (1, 3), (2, 0), (3, 1): 1/2, 0, 1/2, 0
+    assert chance_overlap_rate(rows) == pytest.approx(0.25)
+    assert chance_overlap_rate([[7, 7]] * 5) == 1.0  # a constant tokenizer overlaps with anything
+    with pytest.raises(ValueError, match="at least two"):
+        chance_overlap_rate([[1]])
+
+
+def test_distinct_sequence_share():
+    assert distinct_sequence_share([[1, 2], [1, 2], [3], [1, 2, 0]]) == 0.75
+    assert distinct_sequence_share(torch.zeros(10, 4, dtype=torch.long)) == 0.1

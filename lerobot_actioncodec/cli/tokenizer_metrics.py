@@ -39,10 +39,10 @@ def run(argv: list[str] | None = None) -> dict[str, float]:
     torch.manual_seed(0)
     tokenizer = ActionCodecTokenizer.from_pretrained(args.checkpoint)
     _, spec = tokenizer.resolve(args.embodiment)
-    episodes, fps = load_episode_actions(args.repo_id, args.root)
-    if abs(fps - spec.fps) > 1e-6:
-        raise ValueError(f"dataset fps={fps} but the tokenizer's embodiment has fps={spec.fps}; expected equal")
-    chunks, next_chunks = adjacent_chunk_pairs(episodes, spec.chunk_length, max_pairs=args.max_chunks)
+    data = load_episode_actions(args.repo_id, args.root)
+    if abs(data.fps - spec.fps) > 1e-6:
+        raise ValueError(f"dataset fps={data.fps} but the tokenizer's embodiment has fps={spec.fps}; expected equal")
+    chunks, next_chunks = adjacent_chunk_pairs(data.actions, spec.chunk_length, max_pairs=args.max_chunks)
 
     def encode(actions: torch.Tensor) -> torch.Tensor:
         return tokenizer.encode(actions, args.embodiment)
