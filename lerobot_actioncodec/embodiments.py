@@ -1,8 +1,9 @@
 """Embodiment registry: what the tokenizer must know about a robot to encode its chunks.
 
-A registry is a JSON object {name: {fps, action_dim, action_names?, chunk_seconds?}} (see
-`configs/embodiments.json`). The resolved entries are stored in the tokenizer's config.json, so a
-checkpoint never needs the registry file again.
+A registry is a JSON object {name: {fps, action_dim, action_names?, chunk_seconds?, action_stats?}} (see
+`configs/embodiments.json`; `actioncodec-merge-datasets` writes one with each embodiment's action statistics).
+The resolved entries are stored in the tokenizer's config.json, so a checkpoint never needs the registry file
+again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ class EmbodimentSpec:
     action_dim: int
     chunk_seconds: float = 1.0
     action_names: list[str] = field(default_factory=list)
+    # LeRobot-style statistics of this embodiment's actions ({"mean": [...], "std": [...], ...}): what a tokenizer
+    # co-trained on a merged dataset normalizes each embodiment with. Empty: the training dataset's stats.
+    action_stats: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -30,6 +34,11 @@ class EmbodimentSpec:
             raise ValueError(
                 f"embodiment action_names has {len(self.action_names)} names, expected action_dim={self.action_dim}"
             )
+        for stat, values in self.action_stats.items():
+            if len(values) != self.action_dim:
+                raise ValueError(
+                    f"embodiment action_stats[{stat!r}] has {len(values)} values, expected action_dim={self.action_dim}"
+                )
 
     @property
     def chunk_length(self) -> int:
@@ -47,7 +56,7 @@ def load_registry(path: str | Path) -> dict[str, EmbodimentSpec]:
         raise ValueError(f"embodiment_registry={str(path)!r}: expected a non-empty JSON object of embodiments")
     specs = {}
     for name, entry in raw.items():
-        unknown = set(entry) - {"fps", "action_dim", "action_names", "chunk_seconds", "description"}
+        unknown = set(entry) - {"fps", "action_dim", "action_names", "chunk_seconds", "action_stats", "description"}
         if unknown:
             raise ValueError(f"embodiment {name!r} in {path}: unknown fields {sorted(unknown)}")
         for required in ("fps", "action_dim"):
@@ -58,5 +67,6 @@ def load_registry(path: str | Path) -> dict[str, EmbodimentSpec]:
             action_dim=int(entry["action_dim"]),
             chunk_seconds=float(entry.get("chunk_seconds", 1.0)),
             action_names=list(entry.get("action_names", [])),
+            action_stats={k: list(map(float, v)) for k, v in entry.get("action_stats", {}).items()},
         )
     return specs

@@ -30,6 +30,10 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     embodiment_registry: str | None = None
     # Resolved embodiment specs; stored in config.json so a checkpoint is self-contained.
     embodiments: dict[str, EmbodimentSpec] = field(default_factory=dict)
+    # Co-training: the column of a merged dataset that gives each sample's embodiment (actioncodec-merge-datasets
+    # writes `observation.embodiment_index`), an index into `embodiments` (the merged dataset's registry, in its
+    # order). Each sample then has its own soft prompt, rate, width and chunk length. None: all are `embodiment`.
+    embodiment_column: str | None = None
     # Control frequency of the dataset. None: taken from the embodiment spec, else from the dataset.
     fps: float | None = None
     chunk_seconds: float = 1.0
@@ -124,6 +128,22 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
             raise ValueError(f"reconstruction_loss={self.reconstruction_loss!r}: expected 'l1' or 'mse'")
         if self.rvq_post_training and self.rvq_levels < 2:
             raise ValueError(f"rvq_post_training needs rvq_levels >= 2, got rvq_levels={self.rvq_levels}")
+        if self.embodiment_column is not None:
+            self._check_co_training()
+
+    def _check_co_training(self) -> None:
+        if len(self.embodiments) < 2:
+            raise ValueError(
+                f"embodiment_column={self.embodiment_column!r} needs the merged dataset's embodiments: pass "
+                "--policy.embodiment_registry=<merged root>/meta/actioncodec_embodiments.json"
+            )
+        if self.embodiment not in self.embodiments:
+            raise ValueError(f"embodiment={self.embodiment!r}: with embodiment_column, expected one of "
+                             f"{list(self.embodiments)} (the tokenizer's default for encode/decode)")  # fmt: skip
+        missing = [name for name, spec in self.embodiments.items() if not spec.action_stats]
+        if missing:
+            raise ValueError(f"embodiments {missing} have no action_stats: co-training normalizes each embodiment "
+                             "with its own; use the registry actioncodec-merge-datasets wrote")  # fmt: skip
 
     # --- chunking -----------------------------------------------------------------------------
     @property
@@ -134,7 +154,9 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
 
     @property
     def requested_chunk_steps(self) -> int:
-        """Steps asked of the dataset for one chunk (exact once the fps is known)."""
+        """Steps asked of the dataset for one chunk (exact once the fps is known; co-training: the longest)."""
+        if self.embodiment_column is not None:
+            return max(spec.chunk_length for spec in self.embodiments.values())
         if self.embodiment in self.embodiments:
             return self.embodiments[self.embodiment].chunk_length  # the spec's own chunk_seconds and fps
         if self.fps is None:
@@ -155,19 +177,23 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
                 action_names=list(action_names or []),
             )
         spec = self.embodiments[self.embodiment]
-        if dataset_fps is not None and abs(spec.fps - dataset_fps) > 1e-6:
+        widest = max(s.action_dim for s in self.embodiments.values())
+        if self.embodiment_column is not None:  # a merged dataset: steps of each robot, padded to the widest
+            if action is not None and action.shape[0] != widest:
+                raise ValueError(f"dataset action dim={action.shape[0]} but the widest embodiment has action_dim="
+                                 f"{widest}; expected equal (a dataset from actioncodec-merge-datasets)")  # fmt: skip
+        elif dataset_fps is not None and abs(spec.fps - dataset_fps) > 1e-6:
             raise ValueError(
                 f"embodiment {self.embodiment!r} has fps={spec.fps} but the dataset has fps={dataset_fps}; "
                 "expected equal (choose the embodiment that matches the dataset)"
             )
-        if action is not None and action.shape[0] != spec.action_dim:
+        elif action is not None and action.shape[0] != spec.action_dim:
             raise ValueError(
                 f"dataset action dim={action.shape[0]} but embodiment {self.embodiment!r} has "
                 f"action_dim={spec.action_dim}; expected equal"
             )
         if self.max_action_dim is None:
-            self.max_action_dim = max(s.action_dim for s in self.embodiments.values())
-        widest = max(s.action_dim for s in self.embodiments.values())
+            self.max_action_dim = widest
         if self.max_action_dim < widest:
             raise ValueError(f"max_action_dim={self.max_action_dim}: expected >= the widest embodiment ({widest})")
         return spec

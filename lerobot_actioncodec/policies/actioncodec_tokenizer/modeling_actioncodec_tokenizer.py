@@ -7,13 +7,14 @@ and codebook usage / perplexity of the batch.
 """
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor, nn
 
-from ...codec.losses import info_nce, latent_l1, masked_mean, reconstruction_loss, same_text_labels, siglip_loss
+from ...codec.losses import info_nce, latent_l1, reconstruction_loss, same_text_labels, siglip_loss
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
 from ...model_card import ModelCardMixin, Rows
 from ...normalization import offset_and_scale
@@ -23,6 +24,24 @@ from .configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
 
 # Per-step artifact-entropy estimate: a few chunks of the batch, a few noise draws (normalized units).
 ARTIFACT_CHUNKS, ARTIFACT_SAMPLES, ARTIFACT_NOISE_STD = 4, 4, 0.02
+
+
+@dataclass
+class GroupPass:
+    """One embodiment's rows of a training batch through the codec (normalized units)."""
+
+    embodiment: int
+    fps: float
+    rows: Tensor | None  # batch rows of this embodiment; None: the whole batch
+    chunk: Tensor  # [b, T, Dmax] the chunk at t
+    dims: Tensor  # [Dmax] the embodiment's real dimensions
+    mask: Tensor  # [b, T, Dmax] real steps x real dimensions
+    latents: Tensor  # [b, n, dim] chunk at t, before quantization
+    latents_next: Tensor  # [b, n, dim] chunk at t + tcl_shift
+    vq_loss: Tensor
+    reconstruction: Tensor  # [b, T, Dmax]
+    pair_valid: Tensor  # [b] the chunk at t + shift is real
+
 
 NOT_A_CONTROLLER = (
     "actioncodec_tokenizer is an action tokenizer, not a control policy: it has no observations to act on. "
@@ -52,7 +71,11 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         self.config = config
         self.tokenizer = ActionCodecTokenizer(config.architecture(), config.embodiments, config.embodiment)
         self.embodiment_index, self.spec = self.tokenizer.resolve(config.embodiment)
-        if dataset_stats is not None and "action" in dataset_stats:
+        if config.embodiment_column is not None:  # co-training: each embodiment's own stats, not the pooled ones
+            for index, name in enumerate(self.tokenizer.embodiment_names):
+                offset, scale = offset_and_scale(config.embodiments[name].action_stats, config.normalization)
+                self.tokenizer.normalizer.set_stats(index, offset, scale)
+        elif dataset_stats is not None and "action" in dataset_stats:
             offset, scale = offset_and_scale(dataset_stats["action"], config.normalization)
             self.tokenizer.normalizer.set_stats(self.embodiment_index, offset, scale)
 
@@ -78,43 +101,66 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     def reset(self) -> None:
         """Nothing to reset: the tokenizer keeps no state between calls."""
 
-    def _chunks(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor]:
-        """-> normalized actions [B, T + shift, Dmax], step validity [B, T + shift], dim validity [Dmax]."""
-        actions = batch["action"]
-        need = self.spec.chunk_length + self.config.tcl_shift
+    def _embodiment_groups(self, batch: dict[str, Any]) -> list[tuple[int, Tensor | None]]:
+        """(embodiment index, the batch rows of that embodiment) per embodiment in the batch; rows None: all of it."""
+        column = self.config.embodiment_column
+        if column is None:
+            return [(self.embodiment_index, None)]
+        if column not in batch:
+            raise ValueError(f"batch has no {column!r}: embodiment_column expects a dataset written by "
+                             "actioncodec-merge-datasets")  # fmt: skip
+        index = batch[column].reshape(len(batch[column]), -1)[:, 0].long()
+        names = self.tokenizer.embodiment_names
+        unknown = index[(index < 0) | (index >= len(names))]
+        if len(unknown):
+            raise ValueError(f"batch[{column!r}] holds {unknown.unique().tolist()}: expected embodiment indices "
+                             f"0..{len(names) - 1} ({names})")  # fmt: skip
+        return [(e, (index == e).nonzero().flatten()) for e in index.unique().tolist()]
+
+    def _group_pass(self, batch: dict[str, Any], embodiment: int, rows: Tensor | None) -> GroupPass:
+        """Encode, quantize and decode one embodiment's rows: normalized with its stats, chunked at its length,
+        prompted with its soft prompt, timed at its rate."""
+        cfg, codec = self.config, self.tokenizer.codec
+        spec = self.tokenizer.embodiments[self.tokenizer.embodiment_names[embodiment]]
+        actions, is_pad = batch["action"], batch.get("action_is_pad")
+        steps, shift = spec.chunk_length, cfg.tcl_shift
+        need = steps + shift
         if actions.ndim != 3 or actions.shape[1] < need:
             raise ValueError(
                 f"batch['action'] shape={tuple(actions.shape)}: expected [B, >= {need}, D] "
-                f"(chunk_length={self.spec.chunk_length} + tcl_shift={self.config.tcl_shift})"
+                f"(chunk_length={steps} + tcl_shift={shift})"
             )
-        actions = actions[:, :need].float()
-        is_pad = batch.get("action_is_pad")
+        if rows is not None:
+            actions, is_pad = actions[rows], (is_pad[rows] if is_pad is not None else None)
+        actions = actions[:, :need, : spec.action_dim].float()
         valid = torch.ones(actions.shape[:2], dtype=torch.bool, device=actions.device)
         if is_pad is not None:
             valid = ~is_pad[:, :need].bool()
         dims = torch.zeros(self.tokenizer.arch.max_action_dim, dtype=torch.bool, device=actions.device)
-        dims[: self.spec.action_dim] = True
-        return self.tokenizer.normalize(actions, self.embodiment_index), valid, dims
+        dims[: spec.action_dim] = True
+        x = self.tokenizer.normalize(actions, embodiment)
+        chunk, shifted = x[:, :steps], x[:, shift : shift + steps]
+        latents, latents_next = codec.encode_latents(torch.cat([chunk, shifted]), spec.fps, embodiment).chunk(2)
+        quantized = codec.quantizer(latents)
+        reconstruction = codec.decode_quantized(quantized.quantized, steps, spec.fps, embodiment)
+        mask = valid[:, :steps, None] & dims[None, None, :]
+        return GroupPass(embodiment, spec.fps, rows, chunk, dims, mask, latents, latents_next, quantized.loss,
+                         reconstruction, valid[:, shift + steps - 1])  # fmt: skip
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        cfg, codec, e, fps = self.config, self.tokenizer.codec, self.embodiment_index, self.spec.fps
-        steps, shift = self.spec.chunk_length, cfg.tcl_shift
-        x, valid, dims = self._chunks(batch)
-        chunk, shifted = x[:, :steps], x[:, shift : shift + steps]
-        both = codec.encode_latents(torch.cat([chunk, shifted]), fps, e)
-        latents, latents_next = both.chunk(2)
-        quantized = codec.quantizer(latents)
-        reconstruction = codec.decode_quantized(quantized.quantized, steps, fps, e)
-        mask = valid[:, :steps, None] & dims[None, None, :]
-        pair_valid = valid[:, shift + steps - 1]
+        cfg, codec = self.config, self.tokenizer.codec
+        passes = [self._group_pass(batch, e, rows) for e, rows in self._embodiment_groups(batch)]
+        latents = torch.cat([p.latents for p in passes])
+        latents_next = torch.cat([p.latents_next for p in passes])
+        pair_valid = torch.cat([p.pair_valid for p in passes])
+        counts = [p.mask.sum().clamp_min(1) for p in passes]
+        reconstruction = sum(
+            reconstruction_loss(p.reconstruction, p.chunk, p.mask, cfg.reconstruction_loss) * n
+            for p, n in zip(passes, counts, strict=True)
+        ) / sum(counts)
+        vq = sum(p.vq_loss * len(p.chunk) for p in passes) / len(latents)
 
-        terms = {
-            "reconstruction": (
-                cfg.reconstruction_weight,
-                reconstruction_loss(reconstruction, chunk, mask, cfg.reconstruction_loss),
-            ),
-            "vq": (cfg.vq_weight, quantized.loss),
-        }  # fmt: skip
+        terms = {"reconstruction": (cfg.reconstruction_weight, reconstruction), "vq": (cfg.vq_weight, vq)}
         if not cfg.rvq_post_training:
             if cfg.tcl_weight > 0:
                 terms["tcl"] = (
@@ -122,63 +168,67 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
                     info_nce(latents.flatten(1), latents_next.flatten(1), cfg.tcl_temperature, pair_valid),
                 )
             if self.text_encoder is not None:
-                terms["clip"] = (cfg.clip_weight, self._clip_loss(latents, batch))
+                terms["clip"] = (cfg.clip_weight, self._clip_loss(latents, self._tasks(batch, passes)))
             if cfg.latent_l1_weight > 0:
                 terms["latent_l1"] = (cfg.latent_l1_weight, latent_l1(latents))
             if cfg.perturbation_weight > 0:
-                noise = torch.randn_like(chunk) * cfg.perturbation_sigma * dims
-                perturbed = codec.encode_latents(chunk + noise, fps, e)
+                perturbed = torch.cat([
+                    codec.encode_latents(p.chunk + torch.randn_like(p.chunk) * cfg.perturbation_sigma * p.dims,
+                                         p.fps, p.embodiment)
+                    for p in passes
+                ])  # fmt: skip
                 nce = info_nce(latents.flatten(1), perturbed.flatten(1), cfg.perturbation_temperature)
                 terms["perturbation"] = (cfg.perturbation_weight, nce)
         loss = sum(weight * value for weight, value in terms.values())
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
-        logs.update(self._metrics(reconstruction, chunk, mask, latents, latents_next, pair_valid))
-        logs["artifact_entropy_bits"] = self._artifact_entropy(chunk, dims)
+        logs.update(self._metrics(passes, latents, latents_next, pair_valid))
+        logs["artifact_entropy_bits"] = self._artifact_entropy(passes[0])
         return self.tracked(loss, logs)
 
-    def card_sections(self) -> list[tuple[str, Rows]]:
-        cfg = self.config
-        tokens = [("tokens per chunk", cfg.num_tokens), ("codebook size", cfg.codebook_size),
-                  ("RVQ levels", cfg.rvq_levels), ("width", cfg.dim), ("text encoder (SigLIP term)", cfg.text_encoder),
-                  ("normalization", cfg.normalization)]  # fmt: skip
-        embodiments = [(f"`{name}`", f"{spec.fps:g} Hz, {spec.action_dim}-D, {spec.chunk_length} steps per chunk")
-                       for name, spec in cfg.embodiments.items()]  # fmt: skip
-        return [("Tokenizer", tokens), ("Embodiments", embodiments)]
-
-    def _clip_loss(self, latents: Tensor, batch: dict[str, Any]) -> Tensor:
+    @staticmethod
+    def _tasks(batch: dict[str, Any], passes: list[GroupPass]) -> list[str]:
+        """The batch's task strings in the order of the passes' rows."""
         tasks = batch.get("task")
-        if not isinstance(tasks, list | tuple) or len(tasks) != latents.shape[0]:
+        if not isinstance(tasks, list | tuple) or len(tasks) != len(batch["action"]):
             raise ValueError(
                 f"batch['task']={tasks!r:.80}: the CLIP loss needs one task string per sample "
                 "(or set --policy.clip_weight=0)"
             )
-        text = self.text_to_clip(self.text_encoder(list(tasks)))
-        labels = same_text_labels(list(tasks), latents.device)
+        if passes[0].rows is None:
+            return list(tasks)
+        return [tasks[i] for p in passes for i in p.rows.tolist()]
+
+    def _clip_loss(self, latents: Tensor, tasks: list[str]) -> Tensor:
+        text = self.text_to_clip(self.text_encoder(tasks))
+        labels = same_text_labels(tasks, latents.device)
         return siglip_loss(self.action_to_clip(latents.mean(1)), text, labels, self.clip_log_scale, self.clip_bias)
 
     @torch.no_grad()
     def _metrics(
-        self,
-        reconstruction: Tensor,
-        chunk: Tensor,
-        mask: Tensor,
-        latents: Tensor,
-        latents_next: Tensor,
-        pair_valid: Tensor,
+        self, passes: list[GroupPass], latents: Tensor, latents_next: Tensor, pair_valid: Tensor
     ) -> dict[str, float]:
-        scale = self.tokenizer.normalizer.scale[self.embodiment_index]
-        err = (reconstruction - chunk).abs()
-        real = chunk.masked_select(mask).view(-1)
+        """Reconstruction errors (normalized and raw units) over every embodiment's real entries, and the batch's
+        codebook usage, perplexity and overlap rate."""
+        scales = self.tokenizer.normalizer.scale
+        errors = [(p.reconstruction - p.chunk).abs() for p in passes]
+        raw_errors = [err * scales[p.embodiment] for err, p in zip(errors, passes, strict=True)]
+        masks = [p.mask for p in passes]
+        real = torch.cat([p.chunk.masked_select(p.mask) for p in passes])
         mad = (real - real.mean()).abs().mean().clamp_min(1e-12) if real.numel() else real.new_ones(())
+
+        def mean_over_real(values: list[Tensor]) -> float:
+            total = sum((v * m).sum() for v, m in zip(values, masks, strict=True))
+            return float(total / sum(m.sum() for m in masks).clamp_min(1))
+
         # Both chunks are looked up after this step's codebook update, as encode() would see them.
         with eval_mode(self.tokenizer.codec.quantizer):
             tokens = self.tokenizer.codec.quantizer(latents, depth=1).indices[:, 0]
             tokens_next = self.tokenizer.codec.quantizer(latents_next, depth=1).indices[:, 0]
         logs = {
-            "mae_normalized": masked_mean(err, mask).item(),
-            "mse_normalized": masked_mean(err.pow(2), mask).item(),
-            "mae_raw": masked_mean(err * scale, mask).item(),
-            "mse_raw": masked_mean((err * scale).pow(2), mask).item(),
+            "mae_normalized": mean_over_real(errors),
+            "mse_normalized": mean_over_real([e.pow(2) for e in errors]),
+            "mae_raw": mean_over_real(raw_errors),
+            "mse_raw": mean_over_real([e.pow(2) for e in raw_errors]),
             "codebook_usage": codebook_usage(tokens, self.config.codebook_size),
             "codebook_perplexity": codebook_perplexity(tokens, self.config.codebook_size),
         }
@@ -188,15 +238,24 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         return logs
 
     @torch.no_grad()
-    def _artifact_entropy(self, chunk: Tensor, dims: Tensor) -> float:
-        codec, e, fps = self.tokenizer.codec, self.embodiment_index, self.spec.fps
+    def _artifact_entropy(self, group: GroupPass) -> float:
+        codec = self.tokenizer.codec
         with eval_mode(codec):
             return artifact_entropy(
-                lambda a: codec.encode_indices(a, fps, e, depth=1),
-                chunk[:ARTIFACT_CHUNKS],
-                ARTIFACT_NOISE_STD * dims,
+                lambda a: codec.encode_indices(a, group.fps, group.embodiment, depth=1),
+                group.chunk[:ARTIFACT_CHUNKS],
+                ARTIFACT_NOISE_STD * group.dims,
                 num_samples=ARTIFACT_SAMPLES,
             )
+
+    def card_sections(self) -> list[tuple[str, Rows]]:
+        cfg = self.config
+        tokens = [("tokens per chunk", cfg.num_tokens), ("codebook size", cfg.codebook_size),
+                  ("RVQ levels", cfg.rvq_levels), ("width", cfg.dim), ("text encoder (SigLIP term)", cfg.text_encoder),
+                  ("normalization", cfg.normalization)]  # fmt: skip
+        embodiments = [(f"`{name}`", f"{spec.fps:g} Hz, {spec.action_dim}-D, {spec.chunk_length} steps per chunk")
+                       for name, spec in cfg.embodiments.items()]  # fmt: skip
+        return [("Tokenizer", tokens), ("Embodiments", embodiments)]
 
     # ---------------------------------------------------------------- inference
     def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs: Any) -> Tensor:
