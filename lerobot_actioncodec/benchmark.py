@@ -76,8 +76,8 @@ class BenchResult:
 
 def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
     """`binning`, `binning:bins=1000`, `fast:vocab_size=2048`, `vqvla:steps=500`, `nac:ratios=2/2` (fitted on
-    `chunks`), a saved
-    directory, or an actioncodec checkpoint with RVQ levels: `<dir>:levels=3`."""
+    `chunks`), a saved directory, or an actioncodec checkpoint with options: its RVQ levels and, for a co-trained
+    one, the embodiment of the benchmark's data: `<dir>:levels=3`, `<dir>:embodiment=metaworld_sawyer,levels=3`."""
     kind, _, options = spec.partition(":")
     if kind in FITTED:
         fit, types = FITTED[kind]
@@ -89,13 +89,16 @@ def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
             settings[key] = types[key](value)
         return spec, fit(chunks, **settings)
     path, _, suffix = spec.rpartition(":")
-    if path and "=" in suffix and Path(path).is_dir():  # an actioncodec checkpoint with options: levels=3
-        key, _, value = suffix.partition("=")
-        if key != "levels":
-            raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; a checkpoint takes 'levels'")
-        return f"actioncodec levels={value} ({path})", ActionCodecActionTokenizer.from_checkpoint(
-            path, levels=int(value)
+    if path and "=" in suffix and Path(path).is_dir():  # an actioncodec checkpoint with options
+        options = dict(option.partition("=")[::2] for option in suffix.split(","))
+        unknown = set(options) - {"levels", "embodiment"}
+        if unknown:
+            raise ValueError(f"tokenizer spec {spec!r}: unknown option {sorted(unknown)[0]!r}; a checkpoint takes "
+                             "'levels' and 'embodiment'")  # fmt: skip
+        tokenizer = ActionCodecActionTokenizer.from_checkpoint(
+            path, options.get("embodiment"), levels=int(options.get("levels", 1))
         )
+        return f"actioncodec {suffix} ({path})", tokenizer
     tokenizer = load_action_tokenizer(spec)
     return f"{tokenizer.kind} ({spec})", tokenizer
 

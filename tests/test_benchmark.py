@@ -34,7 +34,11 @@ def test_checkpoint_specs_take_rvq_levels(tmp_path):
     name, rvq = make_tokenizer(f"{tmp_path / 'rvq'}:levels=3", CHUNKS)
     assert name.startswith("actioncodec levels=3") and rvq.fixed_length == 3 * 4
     assert rvq.decode(rvq.encode(CHUNKS[:2])).actions.shape == CHUNKS[:2].shape
-    with pytest.raises(ValueError, match="unknown option 'bins'; a checkpoint takes 'levels'"):
+    name, vq = make_tokenizer(f"{tmp_path / 'rvq'}:embodiment=default,levels=1", CHUNKS)
+    assert name.startswith("actioncodec embodiment=default,levels=1") and vq.fixed_length == 4
+    with pytest.raises(ValueError, match="embodiment='arm': unknown"):
+        make_tokenizer(f"{tmp_path / 'rvq'}:embodiment=arm", CHUNKS)
+    with pytest.raises(ValueError, match="unknown option 'bins'; a checkpoint takes 'levels' and 'embodiment'"):
         make_tokenizer(f"{tmp_path / 'rvq'}:bins=3", CHUNKS)
 
 
