@@ -159,7 +159,7 @@ def bench_tokenizer(
     """Every metric of the benchmark for one tokenizer on the chunk pairs [N, T, D]."""
     tokens, next_tokens = encode_all(tokenizer, chunks), encode_all(tokenizer, next_chunks)
     decoded = decode_all(tokenizer, tokens)
-    lengths = tokens.lengths.float()
+    rows, lengths = tokens.to_lists(), tokens.lengths.float()
     used = tokens.ids[tokens.ids >= 0].unique()
     noise_std = chunks.reshape(-1, chunks.shape[-1]).std(0) * noise_fraction
     metrics: dict[str, float] = {
@@ -167,9 +167,9 @@ def bench_tokenizer(
         "tokens_std": float(lengths.std()) if len(lengths) > 1 else 0.0,
         "vocab_size": float(tokenizer.vocab_size),
         "bits_per_chunk": float(lengths.mean()) * math.log2(tokenizer.vocab_size),
-        "overlap_rate": overlap_rate(tokens.to_lists(), next_tokens.to_lists()),
-        "chance_overlap_rate": chance_overlap_rate(tokens.to_lists()),
-        "distinct_sequences": distinct_sequence_share(tokens.to_lists()),
+        "overlap_rate": overlap_rate(rows, next_tokens.to_lists()),
+        "chance_overlap_rate": chance_overlap_rate(rows),
+        "distinct_sequences": distinct_sequence_share(rows),
         **{f"reconstruction_{k}": v for k, v in reconstruction_errors(decoded.actions, chunks).items()},
         "codebook_usage": len(used) / tokenizer.vocab_size,
         "artifact_entropy_bits": artifact_entropy(

@@ -37,9 +37,9 @@ def load_episode_actions(repo_id: str, root: str | Path) -> EpisodeActions:
 
     dataset = LeRobotDataset(repo_id, root=root)
     table = dataset.hf_dataset.with_format("numpy")
-    order = np.argsort(np.asarray(table["episode_index"]), kind="stable")
-    actions = np.asarray(table["action"], dtype=np.float32)[order]
-    episodes = np.asarray(table["episode_index"])[order]
+    episodes = np.asarray(table["episode_index"])
+    order = np.argsort(episodes, kind="stable")
+    actions, episodes = np.asarray(table["action"], dtype=np.float32)[order], episodes[order]
     bounds = np.flatnonzero(np.diff(episodes)) + 1
     tasks = [(t[0] if len(t) else "") for t in dataset.meta.episodes["tasks"]]
     return EpisodeActions(np.split(actions, bounds), [str(t) for t in tasks], float(dataset.meta.fps))

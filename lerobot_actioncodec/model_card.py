@@ -41,7 +41,7 @@ def dataset_summary(meta: Any) -> Rows | None:
     """Rows about a LeRobotDatasetMetadata (None when the policy was built without a dataset)."""
     if meta is None:
         return None
-    tasks = [str(task) for task in getattr(meta, "tasks", {}).index] if hasattr(meta, "tasks") else []
+    tasks = [str(task) for task in meta.tasks.index]
     listed = ", ".join(f'"{task}"' for task in tasks[:MAX_TASKS_LISTED])
     if len(tasks) > MAX_TASKS_LISTED:
         listed += f" and {len(tasks) - MAX_TASKS_LISTED} more"
@@ -66,19 +66,19 @@ def render_card(
     summary: str,
     sections: list[tuple[str, Rows]],
     dataset: Rows | None,
+    dataset_repo_id: str | None,
     metrics: dict[str, tuple[float, int]],
     batches: int,
     tags: list[str] | None = None,
     license: str | None = None,
 ) -> ModelCard:
-    repo_id = next((str(v).strip("`") for k, v in dataset or [] if k == "dataset"), None)
     data = ModelCardData(
         license=license or "apache-2.0",
         library_name="lerobot",
         pipeline_tag="robotics",
         tags=sorted({"robotics", "lerobot", "lerobot-actioncodec", policy_type, *(tags or [])}),
         model_name=policy_type,
-        datasets=[repo_id] if repo_id else None,
+        datasets=[dataset_repo_id] if dataset_repo_id else None,
     )
     body = [f"# {policy_type}", "", summary, ""]
     for title, rows in sections:
@@ -123,9 +123,9 @@ class ModelCardMixin:
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         sections = [("Model", [("type", f"`{self.config.type}`"), ("parameters", f"{parameters:,}"),
                                ("trainable parameters", f"{trainable:,}")])]  # fmt: skip
-        dataset = dataset_summary(getattr(self.config, "_runtime_dataset_meta", None))
-        return render_card(self.config.type, self.card_summary, sections + self.card_sections(), dataset,
-                           window.means(), window.batches, tags, license)  # fmt: skip
+        meta = getattr(self.config, "_runtime_dataset_meta", None)
+        return render_card(self.config.type, self.card_summary, sections + self.card_sections(), dataset_summary(meta),
+                           getattr(meta, "repo_id", None), window.means(), window.batches, tags, license)  # fmt: skip
 
     def write_model_card(self, directory: Path) -> None:
         self.model_card(self.config.tags, self.config.license).save(str(Path(directory) / CARD_FILE))

@@ -38,6 +38,15 @@ TASKS = ["push the cube", "open the drawer"]
 BIN = Path(sys.executable).parent
 
 
+# The VLA heads' tiny settings: the compact backbone (one layer fewer or more per test via overrides) and the
+# built-in tiny-random SmolVLM; and lerobot-train flags for a tiny ActionCodec tokenizer.
+COMPACT_HEAD = dict(
+    backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, dropout=0.0, device="cpu"
+)
+TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
+TINY_TOKENIZER_ARGS = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
+
+
 def tiny_config(**overrides) -> ActionCodecTokenizerConfig:
     kwargs = {**TINY, "fps": FPS, "device": "cpu"}
     kwargs.update(overrides)

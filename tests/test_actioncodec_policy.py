@@ -12,13 +12,18 @@ from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import A
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
 
-from .helpers import ACTION_DIM, POLICY_FEATURES, lerobot_train, policy_batch
+from .helpers import (
+    ACTION_DIM,
+    COMPACT_HEAD,
+    POLICY_FEATURES,
+    TINY_TOKENIZER_ARGS,
+    TINY_VLM,
+    lerobot_train,
+    policy_batch,
+)
 
 FEATURES = POLICY_FEATURES
-SMALL = dict(
-    backbone="compact", image_size=16, hidden_size=32, num_layers=1, num_heads=2, ff_mult=2, dropout=0.0, device="cpu"
-)
-TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
+SMALL = {**COMPACT_HEAD, "num_layers": 1}
 BACKBONES = pytest.mark.parametrize("backbone", [{}, TINY_VLM], ids=["compact", "smolvlm"])
 
 
@@ -161,8 +166,9 @@ def test_tokenizer_path_errors(tmp_path, tokenizer_dir):
 @pytest.mark.slow
 def test_lerobot_train_trains_the_policy_on_a_trained_tokenizer(tiny_dataset, tmp_path):
     repo_id, root = tiny_dataset
-    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
-    tokenizer = lerobot_train(repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *tiny)
+    tokenizer = lerobot_train(
+        repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *TINY_TOKENIZER_ARGS
+    )
     small = [
         "--policy.backbone=compact",
         "--policy.image_size=16",

@@ -12,14 +12,22 @@ from lerobot.policies.factory import get_policy_class, make_policy_config
 from lerobot_actioncodec import ActionCodecTokenizer
 from lerobot_actioncodec.model_card import CARD_FILE, MetricWindow, dataset_summary
 
-from .helpers import POLICY_FEATURES, lerobot_train, policy_batch, tiny_policy, train_steps, training_batch
+from .helpers import (
+    COMPACT_HEAD,
+    POLICY_FEATURES,
+    TINY_TOKENIZER_ARGS,
+    TINY_VLM,
+    lerobot_train,
+    policy_batch,
+    tiny_policy,
+    train_steps,
+    training_batch,
+)
 
-SMALL = dict(backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, dropout=0.0)
-TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
 HEADS = {
-    "actioncodec-compact": ("actioncodec", SMALL),
+    "actioncodec-compact": ("actioncodec", COMPACT_HEAD),
     "actioncodec-smolvlm": ("actioncodec", TINY_VLM),
-    "actioncodec_pd-compact": ("actioncodec_pd", SMALL),
+    "actioncodec_pd-compact": ("actioncodec_pd", COMPACT_HEAD),
     "actioncodec_bar-smolvlm": ("actioncodec_bar", TINY_VLM),
 }
 
@@ -27,8 +35,8 @@ HEADS = {
 def build_head(name: str, tokenizer_dir):
     policy_type, settings = HEADS[name]
     torch.manual_seed(0)
-    config = make_policy_config(policy_type, tokenizer_path=str(tokenizer_dir), device="cpu",
-                                **POLICY_FEATURES, **settings)  # fmt: skip
+    config = make_policy_config(policy_type, tokenizer_path=str(tokenizer_dir), **{"device": "cpu", **POLICY_FEATURES,
+                                                                                   **settings})  # fmt: skip
     return get_policy_class(policy_type)(config)
 
 
@@ -107,8 +115,9 @@ def test_dataset_summary_lists_tasks(tiny_dataset):
 @pytest.mark.slow
 def test_lerobot_train_checkpoint_card_has_dataset_and_measured_metrics(tiny_dataset, tmp_path):
     repo_id, root = tiny_dataset
-    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
-    checkpoint = lerobot_train(repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *tiny)
+    checkpoint = lerobot_train(
+        repo_id, root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer", *TINY_TOKENIZER_ARGS
+    )
     card = (checkpoint / CARD_FILE).read_text()
     assert f"| dataset | `{repo_id}` |" in card and "| episodes | 6 |" in card and f"datasets:\n- {repo_id}" in card
     assert "of the 4 this process trained" in card and "| `overlap_rate` |" in card and "| `relative_mae` |" in card

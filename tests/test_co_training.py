@@ -17,7 +17,7 @@ from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tok
     ActionCodecTokenizerPolicy,
 )
 
-from .helpers import TASKS, lerobot_train, tiny_config
+from .helpers import TASKS, TINY_TOKENIZER_ARGS, lerobot_train, tiny_config
 
 ARM = SyntheticSpec(num_episodes=4, episode_length=30, action_dim=5, fps=20, seed=2)
 
@@ -141,11 +141,10 @@ def test_the_embodiment_changes_the_encoding_and_a_bad_index_is_an_error(merged)
 
 @pytest.mark.slow
 def test_lerobot_train_co_trains_two_embodiments(merged, tmp_path):
-    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
     co_training = [f"--policy.embodiment_registry={merged / REGISTRY_FILE}", "--policy.embodiment=arm_5d",
                    f"--policy.embodiment_column={EMBODIMENT_COLUMN}"]  # fmt: skip
-    checkpoint = lerobot_train("local/merged", merged, tmp_path / "co", "--policy.type=actioncodec_tokenizer", *tiny,
-                               *co_training)  # fmt: skip
+    checkpoint = lerobot_train("local/merged", merged, tmp_path / "co", "--policy.type=actioncodec_tokenizer",
+                               *TINY_TOKENIZER_ARGS, *co_training)  # fmt: skip
     tokenizer = ActionCodecTokenizer.from_pretrained(checkpoint)
     assert tokenizer.embodiment_names == ["gripper_3d", "arm_5d"]
     assert tokenizer.decode(tokenizer.encode(torch.randn(2, 10, 3), "gripper_3d"), "gripper_3d").shape == (2, 10, 3)

@@ -21,18 +21,15 @@ from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import Action
 from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
 
-from .helpers import BIN, POLICY_FEATURES, tiny_policy
+from .helpers import BIN, COMPACT_HEAD, POLICY_FEATURES, TINY_TOKENIZER_ARGS, TINY_VLM, tiny_policy
 
-SMALL = dict(backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, device="cpu")
-TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16, device="cpu")
 # accelerate's process launcher is `--multi_gpu`; with --policy.device=cpu LeRobot's Accelerator runs the processes
 # as MULTI_CPU over gloo. `--cpu` would instead run a single process.
 ACCELERATE_2_PROCESSES = ["launch", "--multi_gpu", "--num_processes=2", "--num_machines=1", "--mixed_precision=no",
                           "--dynamo_backend=no"]  # fmt: skip
 STEPS, LOG_FREQ = 30, 10
 VQVLA = '{"codebook_size": 64, "channels": 32, "latent_dim": 32}'
-TINY_TOKENIZER = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4",
-                  "--policy.kmeans_init=false"]  # fmt: skip
+TINY_TOKENIZER = [*TINY_TOKENIZER_ARGS, "--policy.kmeans_init=false"]
 COMPACT = ["--policy.backbone=compact", "--policy.image_size=16", "--policy.hidden_size=32", "--policy.num_layers=2",
            "--policy.num_heads=2"]  # fmt: skip
 
@@ -42,13 +39,13 @@ COMPACT = ["--policy.backbone=compact", "--policy.image_size=16", "--policy.hidd
     ("config_class", "policy_class", "settings", "expected"),
     [
         (ActionCodecConfig, ActionCodecPolicy, TINY_VLM, {"LlamaDecoderLayer", "SmolVLMVisionAttention"}),
-        (ActionCodecConfig, ActionCodecPolicy, SMALL, {"LlamaDecoderLayer"}),
+        (ActionCodecConfig, ActionCodecPolicy, COMPACT_HEAD, {"LlamaDecoderLayer"}),
         (ActionCodecPDConfig, ActionCodecPDPolicy, TINY_VLM, {"SmolVLMVisionAttention", "LlamaDecoderLayer"}),
     ],
     ids=["smolvlm", "compact", "pd-smolvlm-expert"],
 )
 def test_policies_name_the_blocks_fsdp_wraps(config_class, policy_class, settings, expected, rvq_tokenizer_dir):
-    config = config_class(tokenizer_path=str(rvq_tokenizer_dir), **{**POLICY_FEATURES, **settings})
+    config = config_class(tokenizer_path=str(rvq_tokenizer_dir), **{"device": "cpu", **POLICY_FEATURES, **settings})
     policy = policy_class(config)
     assert expected <= set(policy._no_split_modules)
     for name in policy._no_split_modules:  # what accelerate's TRANSFORMER_BASED_WRAP does with each name

@@ -15,12 +15,9 @@ from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import 
 from lerobot_actioncodec.tokenizers.fast import FastTokenizer
 from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
 
-from .helpers import ACTION_DIM, FPS, POLICY_FEATURES, policy_batch, smooth_actions, train_steps
+from .helpers import ACTION_DIM, COMPACT_HEAD, FPS, POLICY_FEATURES, TINY_VLM, policy_batch, smooth_actions, train_steps
 
-SMALL = dict(
-    backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, dropout=0.0, device="cpu"
-)
-TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
+SMALL = COMPACT_HEAD
 BACKBONES = pytest.mark.parametrize("backbone", [{}, TINY_VLM], ids=["compact", "smolvlm"])
 LEVELS, TOKENS, CODES = 3, 4, 64  # the rvq_tokenizer_dir fixture
 

@@ -8,7 +8,7 @@ import torch
 
 from lerobot_actioncodec import ActionCodecTokenizer
 
-from .helpers import lerobot_train, run_cli
+from .helpers import TINY_TOKENIZER_ARGS, lerobot_train, run_cli
 
 
 def test_distribution_name_matches_lerobot_plugin_prefix():
@@ -63,8 +63,7 @@ def test_lerobot_train_help_lists_the_type_without_extra_flags():
 @pytest.mark.slow
 def test_lerobot_train_end_to_end_then_rvq_stage(tiny_dataset, tmp_path):
     repo_id, root = tiny_dataset
-    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
-    ckpt = lerobot_train(repo_id, root, tmp_path / "vq", "--policy.type=actioncodec_tokenizer", *tiny)
+    ckpt = lerobot_train(repo_id, root, tmp_path / "vq", "--policy.type=actioncodec_tokenizer", *TINY_TOKENIZER_ARGS)
     config = json.loads((ckpt / "config.json").read_text())
     assert config["type"] == "actioncodec_tokenizer" and config["fps"] is None
     assert config["embodiments"]["default"]["fps"] == 10  # chunk = 1 s at the dataset's fps, found by itself

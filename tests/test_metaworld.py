@@ -15,7 +15,7 @@ from lerobot.utils.feature_utils import dataset_to_policy_features
 from lerobot_actioncodec import rendering
 from lerobot_actioncodec.data import metaworld as mw
 
-from .helpers import BIN, collect_metaworld_episode, lerobot_train, run_cli
+from .helpers import BIN, TINY_TOKENIZER_ARGS, collect_metaworld_episode, lerobot_train, run_cli
 
 GROUPS = {"easy": ["reach-v3", "push-v3"], "hard": ["assembly-v3"]}
 REGISTRY = Path(__file__).resolve().parents[1] / "configs" / "embodiments.json"
@@ -147,10 +147,9 @@ def test_collection_is_idempotent_resumable_and_checks_settings(collected, tmp_p
 @pytest.mark.slow
 def test_tokenizer_trains_on_collected_demos_with_the_registry_embodiment(collected, tmp_path):
     root, _ = collected
-    tiny = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
     ckpt = lerobot_train("local/metaworld_experts", root, tmp_path / "tok", "--policy.type=actioncodec_tokenizer",
                          f"--policy.embodiment_registry={REGISTRY}",
-                         "--policy.embodiment=metaworld_sawyer", *tiny, steps=2)  # fmt: skip
+                         "--policy.embodiment=metaworld_sawyer", *TINY_TOKENIZER_ARGS, steps=2)  # fmt: skip
     report = tmp_path / "report.png"
     proc = run_cli("actioncodec-tokenizer-metrics", "--checkpoint", str(ckpt),
                    "--dataset.repo_id=local/metaworld_experts", f"--dataset.root={root}",

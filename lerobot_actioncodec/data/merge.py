@@ -47,7 +47,7 @@ def source_spec(dataset, known: EmbodimentSpec | None, name: str) -> EmbodimentS
     stats = dataset.meta.stats["action"]
     action_stats = {k: np.asarray(stats[k], dtype=float).reshape(-1).tolist() for k in STATS_KEPT if k in stats}
     names = action.get("names") if isinstance(action.get("names"), list) else []
-    base = known or EmbodimentSpec(fps=fps, action_dim=dim, action_names=list(names or []))
+    base = known or EmbodimentSpec(fps=fps, action_dim=dim, action_names=list(names))
     return EmbodimentSpec(base.fps, base.action_dim, base.chunk_seconds, base.action_names, action_stats)
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from huggingface_hub.constants import SAFETENSORS_SINGLE_FILE
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
@@ -55,7 +56,7 @@ class ActionCodecTokenizer(nn.Module):
         with a frozen text model loads where that model is not installed)."""
         tokenizer = cls.from_config(read_tokenizer_config(path))
         prefix = "tokenizer."
-        weights = load_file(str(Path(path) / "model.safetensors"))
+        weights = load_file(str(Path(path) / SAFETENSORS_SINGLE_FILE))
         tokenizer.load_state_dict({k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)})
         return tokenizer.eval()
 

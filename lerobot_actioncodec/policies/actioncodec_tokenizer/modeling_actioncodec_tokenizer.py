@@ -70,7 +70,7 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         config.resolve_embodiment(getattr(meta, "fps", None), names if isinstance(names, list) else None)
         self.config = config
         self.tokenizer = ActionCodecTokenizer(config.architecture(), config.embodiments, config.embodiment)
-        self.embodiment_index, self.spec = self.tokenizer.resolve(config.embodiment)
+        self.embodiment_index, _ = self.tokenizer.resolve(config.embodiment)
         if config.embodiment_column is not None:  # co-training: each embodiment's own stats, not the pooled ones
             for index, name in enumerate(self.tokenizer.embodiment_names):
                 offset, scale = offset_and_scale(config.embodiments[name].action_stats, config.normalization)
