@@ -64,6 +64,29 @@ def eval_split_episodes(tasks: list[str], eval_split: float) -> tuple[list[int],
     return sorted(train), sorted(heldout)
 
 
+@dataclass
+class BenchmarkChunks:
+    """The pairs a benchmark scores (held-out episodes under an eval split) and the chunks it fits on."""
+
+    chunks: Tensor  # [N, T, D] chunks at t
+    next_chunks: Tensor  # [N, T, D] chunks at t + 1
+    fit_chunks: Tensor  # chunks of the training episodes (all episodes without a split)
+    train: list[int]
+    heldout: list[int]
+
+
+def benchmark_chunks(data: EpisodeActions, eval_split: float, chunk_length: int, max_pairs: int) -> BenchmarkChunks:
+    """Adjacent chunk pairs of the held-out episodes (`eval_split` as lerobot-train's; 0: every episode is scored
+    and fitted on)."""
+    everything = list(range(len(data.actions)))
+    train, heldout = eval_split_episodes(data.tasks, eval_split) if eval_split else (everything, everything)
+    chunks, next_chunks = adjacent_chunk_pairs(data.select(heldout), chunk_length, max_pairs=max_pairs)
+    fit_chunks = chunks
+    if eval_split:
+        fit_chunks, _ = adjacent_chunk_pairs(data.select(train), chunk_length, max_pairs=max_pairs)
+    return BenchmarkChunks(chunks, next_chunks, fit_chunks, train, heldout)
+
+
 def adjacent_chunk_pairs(
     episodes: list[np.ndarray], chunk_length: int, shift: int = 1, max_pairs: int | None = None, seed: int = 0
 ) -> tuple[Tensor, Tensor]:

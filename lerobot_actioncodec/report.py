@@ -120,3 +120,26 @@ def plot_benchmark(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
+
+
+def plot_learning_curves(curves: dict[str, dict[str, list[float]]], path: str | Path, title: str) -> Path:
+    """Overlap rate (with its chance level dotted), relative reconstruction MAE and codebook usage against the
+    training step, one line per run."""
+    panels = (("overlap_rate", "overlap rate (dotted: chance)"), ("reconstruction_relative_mae", "relative MAE"),
+              ("codebook_usage", "codebook usage"))  # fmt: skip
+    figure = Figure(figsize=(13.5, 3.8), layout="constrained")
+    axes = figure.subplots(1, len(panels))
+    for number, (name, curve) in enumerate(curves.items()):
+        color = f"C{number % 10}"
+        for axis, (key, label) in zip(axes, panels, strict=True):
+            axis.plot(curve["step"], curve[key], marker="o", color=color, label=name)
+            axis.set_xlabel("training step")
+            axis.set_ylabel(label)
+            axis.grid(alpha=0.3)
+        axes[0].plot(curve["step"], curve["chance_overlap_rate"], linestyle=":", color=color)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path

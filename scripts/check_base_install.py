@@ -59,6 +59,8 @@ def run_readme_example(directory: Path) -> None:
     config = ActionCodecTokenizerConfig(
         fps=10, device="cpu", output_features={"action": PolicyFeature(FeatureType.ACTION, (3,))}, **TINY_TOKENIZER
     )
+    if config.text_encoder != "hashing":  # SmolLM2 comes with scripts/setup.sh, not with a plain install
+        raise SystemExit(f"text_encoder='auto' resolved to {config.text_encoder!r}; expected the 'hashing' fallback")
     checkpoint = directory / "pretrained_model"
     stats = {"action": {"mean": torch.zeros(3), "std": torch.ones(3)}}
     ActionCodecTokenizerPolicy(config, dataset_stats=stats).save_pretrained(checkpoint)

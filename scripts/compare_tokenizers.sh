@@ -19,7 +19,8 @@ collect_demonstrations
 ensure_demo_tokenizer
 
 echo "== 2/3 actioncodec-bench: fit and save $TOKENIZERS on the same demonstrations"
-"$bin/actioncodec-bench" "${dataset[@]}" --tokenizers "$TOKENIZERS;$DEMO_TOKENIZER" \
+without_cameras "$REPO_ID" "$RUN_DIR/dataset" "$RUN_DIR/actions"  # the episodes the tokenizer was trained on
+"$bin/actioncodec-bench" "${actions[@]}" --tokenizers "$TOKENIZERS;$DEMO_TOKENIZER" \
   --output-dir "$OUT/bench" --save-dir "$OUT/tokenizers"
 
 echo "== 3/3 one policy per tokenizer: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"

@@ -4,7 +4,7 @@ RUN_DIR=${RUN_DIR:-outputs/demo}
 TASKS=${TASKS:-drawer-close-v3}
 EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}
 IMAGE_SIZE=${IMAGE_SIZE:-128}
-TOKENIZER_STEPS=${TOKENIZER_STEPS:-300}
+TOKENIZER_STEPS=${TOKENIZER_STEPS:-600}  # the CPU preset (configs/tokenizer_cpu.json: 1,500) shortened for the demo
 POLICY_STEPS=${POLICY_STEPS:-800}
 POLICY_BATCH_SIZE=${POLICY_BATCH_SIZE:-16}
 N_ACTION_STEPS=${N_ACTION_STEPS:-10}
@@ -13,6 +13,8 @@ DEVICE=${DEVICE:-cpu}
 REPO_ID=local/metaworld_experts
 bin=.venv/bin
 dataset=(--dataset.repo_id="$REPO_ID" --dataset.root="$RUN_DIR/dataset")
+# the same episodes without cameras, for the tokenizers (train_actioncodec_tokenizer writes it)
+actions=(--dataset.repo_id="${REPO_ID}_actions" --dataset.root="$RUN_DIR/actions")
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
 
 # The demo's ActionCodec tokenizer checkpoint (train_actioncodec_tokenizer "$RUN_DIR/tokenizer" writes it).
@@ -24,19 +26,37 @@ collect_demonstrations() {
     --episodes-per-task "$EPISODES_PER_TASK" --image-size "$IMAGE_SIZE"
 }
 
-# train_actioncodec_tokenizer OUT: lerobot-train --policy.type=actioncodec_tokenizer on the demonstrations.
+# without_cameras REPO_ID ROOT OUT_ROOT: a copy of a dataset without its camera features, written by LeRobot's
+# lerobot-edit-dataset (remove_feature); the same episodes, actions and tasks. The tokenizers read actions only,
+# and decoding a video frame per sample is most of a tokenizer training step on a CPU. Kept when it exists.
+without_cameras() {
+  local repo=$1 root=$2 out=$3
+  [ -f "$out/meta/info.json" ] && return 0
+  local cameras
+  cameras=$("$bin/python" -c 'import json, sys
+features = json.load(open(sys.argv[1]))["features"]
+print([k for k, v in features.items() if v["dtype"] in ("video", "image")])' "$root/meta/info.json")
+  rm -rf "$out"
+  if [ "$cameras" = "[]" ]; then ln -s "$(realpath "$root")" "$out"; return 0; fi
+  "$bin/lerobot-edit-dataset" --repo_id "$repo" --root "$root" --new_repo_id "${repo}_actions" --new_root "$out" \
+    --operation.type remove_feature --operation.feature_names "$cameras"
+}
+
+# train_actioncodec_tokenizer OUT: lerobot-train with the CPU preset (configs/tokenizer_cpu.json) on the
+# demonstrations' actions, $TOKENIZER_STEPS steps of it.
 train_actioncodec_tokenizer() {
-  "$bin/lerobot-train" --policy.type=actioncodec_tokenizer --policy.device="$DEVICE" \
-    --policy.embodiment_registry=configs/embodiments.json --policy.embodiment=metaworld_sawyer "${dataset[@]}" \
-    --steps="$TOKENIZER_STEPS" --batch_size=64 --num_workers=0 --log_freq=100 --save_freq="$TOKENIZER_STEPS" \
-    --output_dir="$1"
+  without_cameras "$REPO_ID" "$RUN_DIR/dataset" "$RUN_DIR/actions"
+  "$bin/lerobot-train" --config_path=configs/tokenizer_cpu.json --policy.device="$DEVICE" \
+    --policy.embodiment_registry=configs/embodiments.json --policy.embodiment=metaworld_sawyer "${actions[@]}" \
+    --steps="$TOKENIZER_STEPS" --save_freq="$TOKENIZER_STEPS" --output_dir="$1"
 }
 
 # post_train_rvq TOKENIZER OUT: RVQ post-training of a VQ tokenizer (3 levels; the encoder and level 0 frozen).
 post_train_rvq() {
   rm -rf "$2.init"
+  without_cameras "$REPO_ID" "$RUN_DIR/dataset" "$RUN_DIR/actions"
   "$bin/actioncodec-rvq" prepare --from "$1" --out "$2.init" --levels 3
-  "$bin/lerobot-train" --policy.path="$2.init" --policy.device="$DEVICE" "${dataset[@]}" \
+  "$bin/lerobot-train" --policy.path="$2.init" --policy.device="$DEVICE" "${actions[@]}" \
     --steps="$TOKENIZER_STEPS" --batch_size=64 --num_workers=0 --log_freq=100 --save_freq="$TOKENIZER_STEPS" \
     --output_dir="$2"
 }

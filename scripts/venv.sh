@@ -16,10 +16,11 @@ find_python() {
   return 1
 }
 
-# ensure_venv DIR REQUIREMENT: create DIR and `pip install -e REQUIREMENT` into it. Idempotent: reinstalls only
-# when pyproject.toml changed since the last successful install into DIR.
+# ensure_venv DIR REQUIREMENT [NO_DEPS...]: create DIR and `pip install -e REQUIREMENT` into it, then the NO_DEPS
+# packages without their own requirements. Idempotent: reinstalls only when pyproject.toml changed since the last
+# successful install into DIR.
 ensure_venv() {
-  local dir=$1 requirement=$2
+  local dir=$1 requirement=$2; shift 2
   if [ ! -x "$dir/bin/python" ]; then
     "$(find_python)" -m venv "$dir"
   fi
@@ -28,6 +29,7 @@ ensure_venv() {
   if [ ! -f "$stamp" ]; then
     "$dir/bin/python" -m pip install --quiet --upgrade pip
     "$dir/bin/python" -m pip install --quiet -e "$requirement"
+    [ $# -eq 0 ] || "$dir/bin/python" -m pip install --quiet --no-deps "$@"
     rm -f "$dir"/.installed-*
     touch "$stamp"
   fi

@@ -32,6 +32,7 @@ TINY = dict(
     fourier_bands=4,
     clip_dim=16,
     kmeans_init=False,
+    text_encoder="hashing",  # SmolLM2 (the default where installed) has its own tests
 )
 STATS = {"action": {"mean": np.array([0.5, -1.0, 2.0]), "std": np.array([2.0, 1.0, 0.5])}}
 TASKS = ["push the cube", "open the drawer"]
@@ -44,7 +45,8 @@ COMPACT_HEAD = dict(
     backbone="compact", image_size=16, hidden_size=32, num_layers=2, num_heads=2, ff_mult=2, dropout=0.0, device="cpu"
 )
 TINY_VLM = dict(backbone="smolvlm", vlm_model_name="tiny-random", image_size=16)
-TINY_TOKENIZER_ARGS = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4"]
+TINY_TOKENIZER_ARGS = ["--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64", "--policy.num_tokens=4",
+                       "--policy.text_encoder=hashing"]  # fmt: skip
 
 
 def tiny_config(**overrides) -> ActionCodecTokenizerConfig:
@@ -120,7 +122,9 @@ def collect_metaworld_episode(root: Path, task: str = "reach-v3") -> tuple[Path,
     return root, json.loads(proc.stdout[proc.stdout.index("{") :])
 
 
-def lerobot_train(repo_id: str, root: Path, out: Path, *extra: str, steps: int = 4) -> Path:
+def lerobot_train(
+    repo_id: str, root: Path, out: Path, *extra: str, steps: int = 4, save_freq: int | None = None
+) -> Path:
     """lerobot-train in a subprocess, CPU, no workers; returns the last checkpoint's pretrained_model/."""
     run_cli(
         "lerobot-train",
@@ -130,7 +134,7 @@ def lerobot_train(repo_id: str, root: Path, out: Path, *extra: str, steps: int =
         f"--steps={steps}",
         "--batch_size=8",
         "--num_workers=0",
-        f"--save_freq={steps}",
+        f"--save_freq={save_freq or steps}",
         f"--log_freq={steps}",
         f"--output_dir={out}",
         *extra,

@@ -172,3 +172,24 @@ def test_cli_fits_on_train_episodes_and_scores_held_out_ones(tiny_dataset, token
     assert "| unknown (no train_config.json) |" in captured.out and "was trained on episodes" in captured.err
     summary = json.loads((out / "bench.json").read_text())
     assert (summary["train_episodes"], summary["heldout_episodes"]) == ([0, 1], [2, 3, 4, 5])
+
+
+@pytest.mark.slow
+def test_learning_curves_score_every_checkpoint_of_a_run(tiny_dataset, tmp_path, capsys):
+    from lerobot_actioncodec.cli import learning_curves
+
+    from .helpers import TINY_TOKENIZER_ARGS, lerobot_train
+
+    repo_id, root = tiny_dataset
+    run = tmp_path / "tok"
+    lerobot_train(repo_id, root, run, "--policy.type=actioncodec_tokenizer", *TINY_TOKENIZER_ARGS,
+                  "--dataset.eval_split=0.5", steps=4, save_freq=2)  # fmt: skip
+    png = tmp_path / "curves.png"
+    learning_curves.main(["--run-dir", str(run), f"--dataset.repo_id={repo_id}", f"--dataset.root={root}",
+                          "--dataset.eval_split", "0.5", "--chunk-seconds", "1", "--output", str(png)])  # fmt: skip
+    curves = json.loads(png.with_suffix(".json").read_text())["tok"]
+    assert curves["step"] == [2, 4] and png.stat().st_size > 10_000
+    assert all(0 <= v <= 1 for v in curves["overlap_rate"] + curves["codebook_usage"])
+    assert "| tok | 4 |" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="--run-dir .*: no checkpoints"):
+        learning_curves.saved_steps(tmp_path)

@@ -126,6 +126,7 @@ def test_lerobot_train_checkpoint_card_has_dataset_and_measured_metrics(tiny_dat
 def test_card_features_are_not_required_to_load(tmp_path):
     """The card is for people: a checkpoint without README.md still loads."""
     config = make_policy_config("actioncodec_tokenizer", fps=10, device="cpu", dim=32, num_heads=2, codebook_size=64,
+                                text_encoder="hashing",
                                 output_features={"action": PolicyFeature(FeatureType.ACTION, (3,))})  # fmt: skip
     get_policy_class("actioncodec_tokenizer")(config).save_pretrained(tmp_path)
     (tmp_path / CARD_FILE).unlink()

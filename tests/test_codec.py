@@ -75,3 +75,52 @@ def test_frozen_first_level_keeps_codebook_and_encoder():
     after = net.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
     assert not net.quantizer.levels[0].training and net.quantizer.levels[1].training
+
+
+def test_attention_computes_what_multihead_attention_computes():
+    """The fused path reads nn.MultiheadAttention's weights (the checkpoint format) and must give its result."""
+    from lerobot_actioncodec.codec.perceiver import Attention
+
+    torch.manual_seed(0)
+    attention = Attention(32, 4).eval()
+    x, context = torch.randn(2, 5, 32), torch.randn(2, 7, 32)
+
+    def reference(x, context=None, attn_mask=None):
+        q = attention.norm_q(x)
+        kv = q if context is None else attention.norm_kv(context)
+        return x + attention.attn(q, kv, kv, attn_mask=attn_mask, need_weights=False)[0]
+
+    for args in ((x, context, None), (x, None, None), (x, None, causal_mask(5))):
+        torch.testing.assert_close(attention(*args), reference(*args))
+
+
+def test_inference_lookup_gives_the_codes_of_the_quantizer_forward():
+    from lerobot_actioncodec.codec.quantizers import ResidualActionQuantizer
+
+    torch.manual_seed(0)
+    quantizer = ResidualActionQuantizer(32, 64, 8, levels=3)
+    quantizer(torch.randn(16, 4, 32), depth=3)  # training mode: k-means init and EMA updates
+    quantizer.eval()
+    x = torch.randn(5, 4, 32)
+    full = quantizer(x, depth=3)  # grad enabled: VectorQuantize's own forward
+    with torch.no_grad():
+        fast = quantizer(x, depth=3)
+    assert torch.equal(full.indices, fast.indices)
+    torch.testing.assert_close(full.quantized, fast.quantized)
+    torch.testing.assert_close(quantizer.dequantize(fast.indices), fast.quantized)  # what decode reads back
+
+
+def test_code_distance_is_smallest_at_the_codes_the_lookup_picks():
+    from lerobot_actioncodec.codec.quantizers import ResidualActionQuantizer
+
+    torch.manual_seed(0)
+    quantizer = ResidualActionQuantizer(32, 64, 8)
+    quantizer(torch.randn(16, 4, 32))  # k-means init
+    quantizer.eval()
+    x = torch.randn(5, 4, 32)
+    with torch.no_grad():
+        own = quantizer(x).indices[:, 0]
+    assert (quantizer.code_distance(x, own) <= quantizer.code_distance(x, (own + 1) % 64)).all()
+    x.requires_grad_(True)
+    quantizer.code_distance(x, own).mean().backward()
+    assert x.grad.abs().sum() > 0  # pulls the latents, never the (stopped) codes

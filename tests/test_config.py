@@ -20,6 +20,8 @@ from .helpers import tiny_config, tiny_policy
         ("normalization", "zscore", "normalization='zscore'"),
         ("reconstruction_loss", "huber", "reconstruction_loss='huber'"),
         ("tcl_weight", -0.1, "tcl_weight=-0.1: expected >= 0"),
+        ("tcl_granularity", "episode", "tcl_granularity='episode': expected one of"),
+        ("code_consistency_weight", -1.0, "code_consistency_weight=-1.0: expected >= 0"),
         ("dim", 30, "dim=30: expected a multiple of num_heads=4"),
         ("fps", 0, "fps=0: expected > 0"),
         ("rvq_post_training", True, "rvq_post_training needs rvq_levels >= 2"),

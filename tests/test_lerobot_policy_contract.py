@@ -72,7 +72,7 @@ class Variant:
 TINY_VLM = {"backbone": "smolvlm", "vlm_model_name": "tiny-random"}
 COMPACT = {"backbone": "compact", "hidden_size": 64, "num_layers": 2, "image_size": 32}
 VARIANTS = {
-    "actioncodec_tokenizer": Variant("actioncodec_tokenizer", controls_a_robot=False),
+    "actioncodec_tokenizer": Variant("actioncodec_tokenizer", {"text_encoder": "hashing"}, controls_a_robot=False),
     "peer_tokenizer-vqvla": Variant("peer_tokenizer", {"arch": "vqvla"}, controls_a_robot=False),
     "peer_tokenizer-nac": Variant("peer_tokenizer", {"arch": "nac"}, controls_a_robot=False),
     **{

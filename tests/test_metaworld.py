@@ -163,8 +163,7 @@ def collected_tokenizer(collected, tmp_path_factory):
     """A tiny tokenizer trained for one step on the collected episode (0.25 s chunks at 80 Hz)."""
     out = tmp_path_factory.mktemp("metaworld_tokenizer") / "tok"
     return lerobot_train("local/metaworld_experts", collected[0], out, "--policy.type=actioncodec_tokenizer",
-                         "--policy.dim=32", "--policy.num_heads=2", "--policy.codebook_size=64",
-                         "--policy.num_tokens=4", "--policy.fps=80", "--policy.chunk_seconds=0.25",
+                         *TINY_TOKENIZER_ARGS, "--policy.fps=80", "--policy.chunk_seconds=0.25",
                          steps=1)  # fmt: skip
 
 

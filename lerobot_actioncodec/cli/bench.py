@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from ..benchmark import FITTED, bench_tokenizer, make_tokenizer, markdown_table
-from ..evaluation import adjacent_chunk_pairs, eval_split_episodes, load_episode_actions
+from ..evaluation import benchmark_chunks, load_episode_actions
 from ..report import plot_benchmark
 from ..tokenizers.registry import load_action_tokenizer
 
@@ -92,12 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     data = load_episode_actions(args.repo_id, args.root)
     fps = data.fps
     chunk_length = chunk_length_for(specs, fps, args.chunk_seconds)
+    split = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
+    chunks, next_chunks, fit_chunks, train, heldout = (split.chunks, split.next_chunks, split.fit_chunks,
+                                                       split.train, split.heldout)  # fmt: skip
     all_episodes = list(range(len(data.actions)))
-    train, heldout = eval_split_episodes(data.tasks, args.eval_split) if args.eval_split else (all_episodes,) * 2
-    chunks, next_chunks = adjacent_chunk_pairs(data.select(heldout), chunk_length, max_pairs=args.max_chunks)
-    fit_chunks = chunks
-    if args.eval_split:
-        fit_chunks, _ = adjacent_chunk_pairs(data.select(train), chunk_length, max_pairs=args.max_chunks)
     results = []
     for spec in tqdm(specs, desc="tokenizers"):
         name, tokenizer = make_tokenizer(spec, fit_chunks)

@@ -83,6 +83,9 @@ class ResidualActionQuantizer(nn.Module):
             depth = self.num_levels
             if self.training and self.level_dropout and self.num_levels > 1:
                 depth = random.randint(max(1, self.frozen_levels), self.num_levels)
+        levels = self.levels[:depth]
+        if not torch.is_grad_enabled() and not any(level.training or not level._codebook.initted for level in levels):
+            return self._lookup(x, depth)  # inference on initialised codebooks (k-means init runs in the forward)
         residual = x
         quantized = torch.zeros_like(x)
         indices, losses = [], []
@@ -96,11 +99,36 @@ class ResidualActionQuantizer(nn.Module):
         loss = torch.stack(losses).sum() if losses else x.new_zeros(())
         return QuantizerOutput(quantized=quantized, indices=torch.stack(indices, dim=1), loss=loss)
 
+    def _lookup(self, x: Tensor, depth: int) -> QuantizerOutput:
+        """Inference: the nearest code of each level, as VectorQuantize's eval forward finds it, without its
+        training machinery (EMA, masks, losses, einops), which is most of a batch-1 encode's time."""
+        residual = x
+        quantized = torch.zeros_like(x)
+        indices = []
+        for level in self.levels[:depth]:
+            z = level.project_in(residual)
+            codebook = level.codebook
+            # argmin_c |z - c|^2 = argmax_c (2 z.c - |c|^2): one matmul instead of a pairwise distance
+            idx = (2 * z @ codebook.T - codebook.pow(2).sum(-1)).argmax(dim=-1)
+            q = level.project_out(codebook[idx])
+            residual = residual - q
+            quantized = quantized + q
+            indices.append(idx)
+        return QuantizerOutput(quantized=quantized, indices=torch.stack(indices, dim=1), loss=x.new_zeros(()))
+
+    def code_distance(self, x: Tensor, indices: Tensor) -> Tensor:
+        """Squared distance [B, n], in level 0's lookup space, from x [B, n, dim] to the (stopped) level-0 codes
+        `indices` [B, n]: small exactly when x would be looked up as those codes."""
+        level = self.levels[0]
+        codes = level.get_codes_from_indices(indices).detach()
+        return (level.project_in(x) - codes).pow(2).mean(-1)
+
     def dequantize(self, indices: Tensor) -> Tensor:
         """indices [B, levels_used, n] -> summed code vectors [B, n, dim]."""
         if indices.shape[1] > self.num_levels:
             raise ValueError(f"tokens have {indices.shape[1]} levels, the quantizer has {self.num_levels}")
-        parts = [
-            level.get_output_from_indices(indices[:, i]) for i, level in enumerate(self.levels[: indices.shape[1]])
-        ]
-        return torch.stack(parts, dim=0).sum(dim=0)
+        quantized = None
+        for i, level in enumerate(self.levels[: indices.shape[1]]):
+            code = level.project_out(level.codebook[indices[:, i]])  # = level.get_output_from_indices, fewer hops
+            quantized = code if quantized is None else quantized + code
+        return quantized

@@ -8,7 +8,7 @@ their checkpoints carry the tokenizer they were trained with.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import torch
@@ -24,8 +24,14 @@ from ..tokenizer_checkpoint import TOKENIZER_POLICY_TYPE, read_tokenizer_config
 
 
 @contextmanager
-def eval_mode(module: nn.Module) -> Iterator[None]:
-    """Run in eval mode (no dropout, no codebook updates) and restore the previous mode after."""
+def eval_mode(module: nn.Module, submodules: list[nn.Module] | None = None) -> Iterator[None]:
+    """Run in eval mode (no dropout, no codebook updates) and restore the previous mode after.
+
+    A module already wholly in eval mode (`submodules`: its modules, listed once by the caller) is left alone:
+    switching modes walks every submodule twice, which costs a good share of a batch-1 encode."""
+    if not any(m.training for m in (module.modules() if submodules is None else submodules)):
+        yield
+        return
     was_training = module.training
     module.eval()
     try:
@@ -47,6 +53,12 @@ class ActionCodecTokenizer(nn.Module):
         self.default_embodiment = default_embodiment
         self.codec = ActionCodecNet(arch)
         self.normalizer = ActionNormalizer(arch.num_embodiments, arch.max_action_dim)
+        self._modules_list: list[nn.Module] | None = None  # every module, listed once for eval_mode
+
+    def _eval_mode(self) -> AbstractContextManager[None]:
+        if self._modules_list is None:
+            self._modules_list = list(self.modules())
+        return eval_mode(self, self._modules_list)
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -162,7 +174,7 @@ class ActionCodecTokenizer(nn.Module):
         if not 1 <= depth <= self.num_levels:
             raise ValueError(f"levels={levels}: expected 1..{self.num_levels}")
         device = self.normalizer.offset.device
-        with eval_mode(self):
+        with self._eval_mode():
             indices = self.codec.encode_indices(self.normalize(actions.to(device), index), spec.fps, index, depth)
         return indices[:, 0] if depth == 1 and levels is None else indices
 
@@ -171,6 +183,6 @@ class ActionCodecTokenizer(nn.Module):
         """long [B, n] or [B, levels, n] -> float [B, T, D] raw units."""
         index, spec = self.resolve(embodiment)
         tokens = self.check_tokens(tokens).to(self.normalizer.offset.device)
-        with eval_mode(self):
+        with self._eval_mode():
             normalized = self.codec.decode_indices(tokens, spec.chunk_length, spec.fps, index)
         return self.normalizer.denormalize(normalized, index, spec.action_dim)

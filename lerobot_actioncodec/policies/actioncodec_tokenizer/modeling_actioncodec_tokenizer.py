@@ -39,6 +39,7 @@ class GroupPass:
     latents: Tensor  # [b, n, dim] chunk at t, before quantization
     latents_next: Tensor  # [b, n, dim] chunk at t + tcl_shift
     vq_loss: Tensor
+    codes: Tensor  # [b, n] level-0 codes of the chunk at t
     reconstruction: Tensor  # [b, T, Dmax]
     pair_valid: Tensor  # [b] the chunk at t + shift is real
 
@@ -145,7 +146,7 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         reconstruction = codec.decode_quantized(quantized.quantized, steps, spec.fps, embodiment)
         mask = valid[:, :steps, None] & dims[None, None, :]
         return GroupPass(embodiment, spec.fps, rows, chunk, dims, mask, latents, latents_next, quantized.loss,
-                         reconstruction, valid[:, shift + steps - 1])  # fmt: skip
+                         quantized.indices[:, 0], reconstruction, valid[:, shift + steps - 1])  # fmt: skip
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         cfg, codec = self.config, self.tokenizer.codec
@@ -163,10 +164,10 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         terms = {"reconstruction": (cfg.reconstruction_weight, reconstruction), "vq": (cfg.vq_weight, vq)}
         if not cfg.rvq_post_training:
             if cfg.tcl_weight > 0:
-                terms["tcl"] = (
-                    cfg.tcl_weight,
-                    info_nce(latents.flatten(1), latents_next.flatten(1), cfg.tcl_temperature, pair_valid),
-                )
+                terms["tcl"] = (cfg.tcl_weight, self._tcl_loss(latents, latents_next, pair_valid))
+            if cfg.code_consistency_weight > 0:
+                distance = codec.quantizer.code_distance(latents_next, torch.cat([p.codes for p in passes]))
+                terms["code_consistency"] = (cfg.code_consistency_weight, distance[pair_valid].mean())
             if self.text_encoder is not None:
                 terms["clip"] = (cfg.clip_weight, self._clip_loss(latents, self._tasks(batch, passes)))
             if cfg.latent_l1_weight > 0:
@@ -184,6 +185,15 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         logs.update(self._metrics(passes, latents, latents_next, pair_valid))
         logs["artifact_entropy_bits"] = self._artifact_entropy(passes[0])
         return self.tracked(loss, logs)
+
+    def _tcl_loss(self, latents: Tensor, latents_next: Tensor, pair_valid: Tensor) -> Tensor:
+        """Time-contrastive InfoNCE (eq. 5) between the chunks at t and t + shift, per chunk or per token."""
+        cfg = self.config
+        if cfg.tcl_granularity == "chunk":
+            return info_nce(latents.flatten(1), latents_next.flatten(1), cfg.tcl_temperature, pair_valid)
+        tokens = latents.shape[1]
+        return info_nce(latents.flatten(0, 1), latents_next.flatten(0, 1), cfg.tcl_temperature,
+                        pair_valid.repeat_interleave(tokens))  # fmt: skip
 
     @staticmethod
     def _tasks(batch: dict[str, Any], passes: list[GroupPass]) -> list[str]:
