@@ -1,10 +1,9 @@
 """Training beyond one process: lerobot-train under `accelerate launch` with 2 processes (CPU: gloo), and what the
 types tell FSDP to shard."""
 
+import contextlib
 import json
-import os
 import re
-import signal
 import subprocess
 import time
 import warnings
@@ -73,6 +72,19 @@ def train(tiny_dataset, out: Path, processes: int, *policy_args: str) -> tuple[P
     return checkpoint, log
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a launcher and every process under it: accelerate's ranks run in their own process groups, so killing
+    the launcher's group alone leaves a hung rank behind."""
+    import psutil
+
+    processes = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=30)
+    proc.wait()
+
+
 def run_until_trained(command: list[str], log_file: Path, checkpoint: Path, timeout: float = 600,
                       teardown_grace: float = 60) -> tuple[int, str]:  # fmt: skip
     """Run a lerobot-train command; (exit code, log). Under gloo a process can hang at exit in torch's process-group
@@ -88,8 +100,7 @@ def run_until_trained(command: list[str], log_file: Path, checkpoint: Path, time
                 finished_at = time.monotonic() if "End of training" in log_file.read_text() else None
             overdue = finished_at is not None and time.monotonic() - finished_at > teardown_grace
             if overdue or time.monotonic() - start > timeout:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                kill_tree(proc)
                 if not overdue:
                     return -1, log_file.read_text() + f"\n[killed after {timeout:.0f} s]"
                 warnings.warn("lerobot-train finished training but hung in torch's gloo teardown; stopped it")
