@@ -24,7 +24,7 @@ CORPUS_TASKS=${CORPUS_TASKS:-drawer-open-v3,button-press-topdown-v3,door-open-v3
 CORPUS_EPISODES=${CORPUS_EPISODES:-10}
 EVAL_SPLIT=${EVAL_SPLIT:-0.2}
 PEER_STEPS=${PEER_STEPS:-$TOKENIZER_STEPS}
-RVQ_STEPS=${RVQ_STEPS:-$TOKENIZER_STEPS}
+RVQ_STEPS=${RVQ_STEPS:-$((TOKENIZER_STEPS / 2))}
 SAVE_FREQ=${SAVE_FREQ:-$((TOKENIZER_STEPS / 6))}
 
 # corpus NAME: collect or write the corpus if missing and its camera-free copy, and set its dataset flags (data),
