@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -36,14 +35,7 @@ FPS, DIM = 20, 7
 
 def median_ms(fn: Callable[[], object], repeats: int, rounds: int = 5) -> float:
     """Median over `rounds` of the mean time per call: robust to another process taking the CPU for a moment."""
-    fn()
-    means = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        means.append((time.perf_counter() - start) / repeats)
-    return statistics.median(means) * 1e3
+    return statistics.median(timed(fn, repeats) for _ in range(rounds)) * 1e3
 
 
 def interface_times(tokenizer: ActionTokenizer, batch: int) -> tuple[float, float]:

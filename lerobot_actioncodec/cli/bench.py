@@ -95,7 +95,6 @@ def main(argv: list[str] | None = None) -> None:
     split = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
     chunks, next_chunks, fit_chunks, train, heldout = (split.chunks, split.next_chunks, split.fit_chunks,
                                                        split.train, split.heldout)  # fmt: skip
-    all_episodes = list(range(len(data.actions)))
     results = []
     for spec in tqdm(specs, desc="tokenizers"):
         name, tokenizer = make_tokenizer(spec, fit_chunks)
@@ -115,11 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(chunks)} chunk pairs of {chunk_length} steps x {chunks.shape[2]} dims at {fps:g} fps")
     if args.eval_split:
         print(
-            f"scored on {len(heldout)} held-out episodes of {len(all_episodes)} (--dataset.eval_split="
+            f"scored on {len(heldout)} held-out episodes of {len(data.actions)} (--dataset.eval_split="
             f"{args.eval_split:g}: the last share of each task's episodes); fitted here on the {len(train)} others"
         )
     else:
-        print(f"fitted and scored on all {len(all_episodes)} episodes (--dataset.eval_split holds some out)")
+        print(f"fitted and scored on all {len(data.actions)} episodes (--dataset.eval_split holds some out)")
     print(markdown_table(results))
     args.output_dir.mkdir(parents=True, exist_ok=True)
     summary = {"chunk_pairs": len(chunks), "chunk_length": chunk_length, "fps": fps, "eval_split": args.eval_split,

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from ..benchmark import bench_tokenizer, make_tokenizer
 from ..evaluation import benchmark_chunks, load_episode_actions
 from ..report import plot_learning_curves
+from .bench import chunk_length_for
 
 CURVES = ("overlap_rate", "chance_overlap_rate", "reconstruction_relative_mae", "codebook_usage")
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     data = load_episode_actions(args.repo_id, args.root)
-    split = benchmark_chunks(data, args.eval_split, max(1, round(args.chunk_seconds * data.fps)), args.max_chunks)
+    split = benchmark_chunks(data, args.eval_split, chunk_length_for([], data.fps, args.chunk_seconds), args.max_chunks)
     curves: dict[str, dict[str, list[float]]] = {}
     for run_dir in args.run_dir:
         curve: dict[str, list[float]] = {"step": [], **{name: [] for name in CURVES}}

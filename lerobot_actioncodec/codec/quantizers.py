@@ -22,6 +22,12 @@ class QuantizerOutput:
     loss: Tensor  # scalar commitment loss of the trainable levels
 
 
+def code_output(level: VectorQuantize, indices: Tensor) -> Tensor:
+    """The code vectors of `indices` in the input space: `level.get_output_from_indices` for one single-head,
+    channel-last level, without its einops hops (a batch-1 encode or decode is mostly such hops)."""
+    return level.project_out(level.codebook[indices])
+
+
 class ResidualActionQuantizer(nn.Module):
     def __init__(
         self,
@@ -85,7 +91,7 @@ class ResidualActionQuantizer(nn.Module):
                 depth = random.randint(max(1, self.frozen_levels), self.num_levels)
         levels = self.levels[:depth]
         if not torch.is_grad_enabled() and not any(level.training or not level._codebook.initted for level in levels):
-            return self._lookup(x, depth)  # inference on initialised codebooks (k-means init runs in the forward)
+            return self._lookup(x, levels)  # inference on initialised codebooks (k-means init runs in the forward)
         residual = x
         quantized = torch.zeros_like(x)
         indices, losses = [], []
@@ -99,18 +105,18 @@ class ResidualActionQuantizer(nn.Module):
         loss = torch.stack(losses).sum() if losses else x.new_zeros(())
         return QuantizerOutput(quantized=quantized, indices=torch.stack(indices, dim=1), loss=loss)
 
-    def _lookup(self, x: Tensor, depth: int) -> QuantizerOutput:
+    def _lookup(self, x: Tensor, levels: nn.ModuleList) -> QuantizerOutput:
         """Inference: the nearest code of each level, as VectorQuantize's eval forward finds it, without its
         training machinery (EMA, masks, losses, einops), which is most of a batch-1 encode's time."""
         residual = x
         quantized = torch.zeros_like(x)
         indices = []
-        for level in self.levels[:depth]:
+        for level in levels:
             z = level.project_in(residual)
             codebook = level.codebook
             # argmin_c |z - c|^2 = argmax_c (2 z.c - |c|^2): one matmul instead of a pairwise distance
             idx = (2 * z @ codebook.T - codebook.pow(2).sum(-1)).argmax(dim=-1)
-            q = level.project_out(codebook[idx])
+            q = code_output(level, idx)
             residual = residual - q
             quantized = quantized + q
             indices.append(idx)
@@ -129,6 +135,6 @@ class ResidualActionQuantizer(nn.Module):
             raise ValueError(f"tokens have {indices.shape[1]} levels, the quantizer has {self.num_levels}")
         quantized = None
         for i, level in enumerate(self.levels[: indices.shape[1]]):
-            code = level.project_out(level.codebook[indices[:, i]])  # = level.get_output_from_indices, fewer hops
+            code = code_output(level, indices[:, i])
             quantized = code if quantized is None else quantized + code
         return quantized
