@@ -124,3 +124,21 @@ def test_code_distance_is_smallest_at_the_codes_the_lookup_picks():
     x.requires_grad_(True)
     quantizer.code_distance(x, own).mean().backward()
     assert x.grad.abs().sum() > 0  # pulls the latents, never the (stopped) codes
+
+
+def test_each_residual_level_brings_the_codes_closer_to_the_latents():
+    """Residuals are taken in level 0's lookup space, where its codes are close to the latents: each level must
+    shrink the distance to what level 0 approximates (project_out of the projected latents)."""
+    from lerobot_actioncodec.codec.quantizers import ResidualActionQuantizer
+
+    torch.manual_seed(0)
+    quantizer = ResidualActionQuantizer(32, 64, 8, levels=3)
+    x = torch.randn(256, 4, 32)
+    quantizer(x, depth=3)  # training mode: k-means init of every level on its residuals
+    quantizer.eval()
+    with torch.no_grad():
+        indices = quantizer(x, depth=3).indices
+        first = quantizer.levels[0]
+        target = first.project_out(first.project_in(x))
+        errors = [(quantizer.dequantize(indices[:, :depth]) - target).norm(dim=-1).mean() for depth in (1, 2, 3)]
+    assert errors[1] < 0.8 * errors[0] and errors[2] < 0.8 * errors[1], errors

@@ -3,6 +3,12 @@
 Level 0 is its own `VectorQuantize` so that RVQ post-training can freeze it outright: a frozen level
 is kept in eval mode (no EMA update, no dead-code restart, no k-means re-init), which is what makes the
 level-0 tokens of the post-trained model identical to those of the VQ model it started from.
+
+The residual levels quantize what level 0 left over *in level 0's lookup space* (after its `project_in`),
+where level 0's commitment loss makes the residual small, and their codes reach the latent space through level
+0's `project_out`. Residuals taken in the latent space instead are as large as the latents themselves (a
+factorized code is close to its input only after projection), so extra levels there did not lower the
+reconstruction error (docs/tokenizer.md, "RVQ post-training").
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from vector_quantize_pytorch import VectorQuantize
 
 
@@ -26,6 +33,14 @@ def code_output(level: VectorQuantize, indices: Tensor) -> Tensor:
     """The code vectors of `indices` in the input space: `level.get_output_from_indices` for one single-head,
     channel-last level, without its einops hops (a batch-1 encode or decode is mostly such hops)."""
     return level.project_out(level.codebook[indices])
+
+
+def to_output_space(level: VectorQuantize, codes: Tensor) -> Tensor:
+    """Residual code vectors of `level`'s lookup space in its output space: its `project_out` without the bias,
+    which the level's own code already carries (project_out is affine, so the sum of level 0's output and this
+    is project_out of the summed codes)."""
+    project_out = level.project_out
+    return F.linear(codes, project_out.weight) if isinstance(project_out, nn.Linear) else codes
 
 
 class ResidualActionQuantizer(nn.Module):
@@ -47,9 +62,10 @@ class ResidualActionQuantizer(nn.Module):
         self.codebook_size = codebook_size
         self.level_dropout = level_dropout
         self.frozen_levels = 0
-        self.levels = nn.ModuleList(
-            VectorQuantize(
-                dim=dim,
+
+        def level(level_dim: int) -> VectorQuantize:
+            return VectorQuantize(
+                dim=level_dim,
                 codebook_size=codebook_size,
                 codebook_dim=codebook_dim,
                 decay=decay,
@@ -58,8 +74,9 @@ class ResidualActionQuantizer(nn.Module):
                 kmeans_iters=10,
                 threshold_ema_dead_code=threshold_ema_dead_code,
             )
-            for _ in range(levels)
-        )
+
+        # level 0 projects the latents into its lookup space; the residual levels live in that space
+        self.levels = nn.ModuleList([level(dim)] + [level(codebook_dim) for _ in range(levels - 1)])
 
     @property
     def num_levels(self) -> int:
@@ -92,35 +109,37 @@ class ResidualActionQuantizer(nn.Module):
         levels = self.levels[:depth]
         if not torch.is_grad_enabled() and not any(level.training or not level._codebook.initted for level in levels):
             return self._lookup(x, levels)  # inference on initialised codebooks (k-means init runs in the forward)
-        residual = x
-        quantized = torch.zeros_like(x)
-        indices, losses = [], []
-        for level_index, level in enumerate(self.levels[:depth]):
-            q, idx, loss = level(residual)
-            if level_index >= self.frozen_levels:
-                losses.append(loss.reshape(()))
-            residual = residual - q.detach()
-            quantized = quantized + q
-            indices.append(idx)
+        first = self.levels[0]
+        quantized, idx, loss = first(x)
+        indices = [idx]
+        losses = [loss.reshape(())] if self.frozen_levels == 0 else []
+        if depth > 1:
+            residual = first.project_in(x) - first.codebook[idx].detach()
+            refinement = torch.zeros_like(residual)
+            for level_index, level in enumerate(levels[1:], start=1):
+                q, idx, loss = level(residual)
+                if level_index >= self.frozen_levels:
+                    losses.append(loss.reshape(()))
+                residual = residual - q.detach()
+                refinement = refinement + q
+                indices.append(idx)
+            quantized = quantized + to_output_space(first, refinement)
         loss = torch.stack(losses).sum() if losses else x.new_zeros(())
         return QuantizerOutput(quantized=quantized, indices=torch.stack(indices, dim=1), loss=loss)
 
     def _lookup(self, x: Tensor, levels: nn.ModuleList) -> QuantizerOutput:
         """Inference: the nearest code of each level, as VectorQuantize's eval forward finds it, without its
         training machinery (EMA, masks, losses, einops), which is most of a batch-1 encode's time."""
-        residual = x
-        quantized = torch.zeros_like(x)
+        residual = levels[0].project_in(x)
         indices = []
         for level in levels:
-            z = level.project_in(residual)
             codebook = level.codebook
-            # argmin_c |z - c|^2 = argmax_c (2 z.c - |c|^2): one matmul instead of a pairwise distance
-            idx = (2 * z @ codebook.T - codebook.pow(2).sum(-1)).argmax(dim=-1)
-            q = code_output(level, idx)
-            residual = residual - q
-            quantized = quantized + q
+            # argmin_c |r - c|^2 = argmax_c (2 r.c - |c|^2): one matmul instead of a pairwise distance
+            idx = (2 * residual @ codebook.T - codebook.pow(2).sum(-1)).argmax(dim=-1)
+            residual = residual - codebook[idx]
             indices.append(idx)
-        return QuantizerOutput(quantized=quantized, indices=torch.stack(indices, dim=1), loss=x.new_zeros(()))
+        indices = torch.stack(indices, dim=1)
+        return QuantizerOutput(quantized=self.dequantize(indices), indices=indices, loss=x.new_zeros(()))
 
     def code_distance(self, x: Tensor, indices: Tensor) -> Tensor:
         """Squared distance [B, n], in level 0's lookup space, from x [B, n, dim] to the (stopped) level-0 codes
@@ -130,11 +149,13 @@ class ResidualActionQuantizer(nn.Module):
         return (level.project_in(x) - codes).pow(2).mean(-1)
 
     def dequantize(self, indices: Tensor) -> Tensor:
-        """indices [B, levels_used, n] -> summed code vectors [B, n, dim]."""
+        """indices [B, levels_used, n] -> quantized vectors [B, n, dim]: level 0's code vector plus the residual
+        codes carried through level 0's projection."""
         if indices.shape[1] > self.num_levels:
             raise ValueError(f"tokens have {indices.shape[1]} levels, the quantizer has {self.num_levels}")
-        quantized = None
-        for i, level in enumerate(self.levels[: indices.shape[1]]):
-            code = code_output(level, indices[:, i])
-            quantized = code if quantized is None else quantized + code
+        first = self.levels[0]
+        quantized = code_output(first, indices[:, 0])
+        if indices.shape[1] > 1:
+            refinement = sum(self.levels[i].codebook[indices[:, i]] for i in range(1, indices.shape[1]))
+            quantized = quantized + to_output_space(first, refinement)
         return quantized
