@@ -32,6 +32,13 @@ from .tokenizers.registry import ActionCodecActionTokenizer, load_action_tokeniz
 from .tokenizers.vqvla import VQVLATokenizer
 
 
+def flag(value: str) -> bool:
+    """`true` / `false` (any case) -> bool; anything else is an error naming the value."""
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"option value {value!r}: expected true or false")
+    return value.lower() == "true"
+
+
 def int_tuple(value: str) -> tuple[int, ...]:
     """`2/2/2/2` -> (2, 2, 2, 2): list options inside a spec, whose ',' already separates options."""
     return tuple(int(v) for v in value.split("/"))
@@ -46,7 +53,7 @@ FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, Callable[[str]
     "vqvla": (
         VQVLATokenizer.fit,
         {**LEARNED_FIT_OPTIONS, "channels": int, "latent_dim": int, "downsample_stages": int, "levels": int,
-         "codebook_size": int},
+         "codebook_size": int, "whole_chunk": flag, "reconstruction_loss": str, "commitment_weight": float},
     ),
     "nac": (
         NACTokenizer.fit,

@@ -137,7 +137,32 @@ def plot_learning_curves(curves: dict[str, dict[str, list[float]]], path: str | 
             axis.set_ylabel(label)
             axis.grid(alpha=0.3)
         axes[0].plot(curve["step"], curve["chance_overlap_rate"], linestyle=":", color=color)
-    axes[0].legend(fontsize=8)
+    return _save_with_legend(figure, axes[0], title, path)
+
+
+def plot_success_curves(curves: dict[str, dict[str, dict[int, float]]], path: str | Path, title: str) -> Path:
+    """Success rate against the training step, one line per run: all tasks, then one panel per task group.
+    `curves[run][group][step]` is a success rate in [0, 1]; group "all" is the first panel."""
+    groups = list(dict.fromkeys(group for curve in curves.values() for group in curve))
+    figure = Figure(figsize=(3.6 * len(groups), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(groups)))
+    for number, (name, curve) in enumerate(curves.items()):
+        for axis, group in zip(axes, groups, strict=True):
+            points = sorted(curve.get(group, {}).items())
+            if points:
+                steps, rates = zip(*points, strict=True)
+                axis.plot(steps, [100 * r for r in rates], marker="o", color=f"C{number % 10}", label=name)
+            axis.set_title(group, fontsize=9)
+            axis.set_xlabel("training step")
+            axis.set_ylim(-3, 103)
+            axis.grid(alpha=0.3)
+    axes[0].set_ylabel("success rate (%)")
+    return _save_with_legend(figure, axes[0], title, path)
+
+
+def _save_with_legend(figure: Figure, legend_axis, title: str, path: str | Path) -> Path:
+    """The curve figures' common ending: legend on the first panel, title, PNG written (folders created)."""
+    legend_axis.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,11 +70,12 @@ train_policy() {
     --save_freq="$POLICY_STEPS" --output_dir="$2"
 }
 
-# evaluate_policy POLICY_RUN OUT: lerobot-eval in LeRobot's metaworld env, then success per task.
+# evaluate_policy POLICY_RUN OUT: lerobot-eval in LeRobot's metaworld env, then success per task and the
+# chunk-boundary table from the policy's rollout log.
 evaluate_policy() {
   "$bin/lerobot-eval" --config_path=configs/eval/metaworld_demo.json --env.task="$TASKS" \
     --eval.n_episodes="$EVAL_EPISODES" --policy.path="$1/checkpoints/last/pretrained_model" \
-    --policy.device="$DEVICE" --output_dir="$2"
+    --policy.device="$DEVICE" --policy.rollout_log="$2/rollout_log.jsonl" --output_dir="$2"
   "$bin/actioncodec-eval-report" --eval-dir "$2" --output "$2/success.json"
 }
 

@@ -6,8 +6,9 @@
 # Every learned tokenizer trains with lerobot-train and --dataset.eval_split=$EVAL_SPLIT, so it never sees the
 # episodes the benchmark scores: ActionCodec with the CPU preset (configs/tokenizer_cpu.json), its RVQ
 # post-training, VQ-VLA and NAC for the same number of steps at the same batch size, and one ActionCodec
-# co-trained on both corpora at once (actioncodec-merge-datasets). Binning (256 and 1000 bins) and FAST are
-# fitted by the benchmark on the same training episodes. The tokenizers train on a camera-free copy of each
+# co-trained on both corpora at once (actioncodec-merge-datasets). Binning (256 and 1000 bins), FAST and VQ-VLA
+# in its paper's layout are fitted by the benchmark on the same training episodes and saved in
+# $RUN_DIR/<corpus>/fitted. The tokenizers train on a camera-free copy of each
 # corpus (the same episodes). Learning curves of the MetaWorld runs: $RUN_DIR/metaworld/learning_curves.png.
 # Finished steps are skipped when the script runs again. Sizes are environment variables, e.g.
 #   CORPORA=synthetic TOKENIZER_STEPS=500 bash scripts/tokenizer_benchmark.sh
@@ -25,7 +26,7 @@ CORPUS_EPISODES=${CORPUS_EPISODES:-10}
 EVAL_SPLIT=${EVAL_SPLIT:-0.2}
 PEER_STEPS=${PEER_STEPS:-$TOKENIZER_STEPS}
 RVQ_STEPS=${RVQ_STEPS:-$((TOKENIZER_STEPS / 2))}
-SAVE_FREQ=${SAVE_FREQ:-$((TOKENIZER_STEPS / 6))}
+SAVE_FREQ=${SAVE_FREQ:-$((TOKENIZER_STEPS >= 6 ? TOKENIZER_STEPS / 6 : 1))}
 
 # corpus NAME: collect or write the corpus if missing and its camera-free copy, and set its dataset flags (data),
 # ActionCodec's embodiment (embodiment), the peers' chunking flags (chunking) and the chunk length (chunk_seconds).
@@ -101,13 +102,15 @@ for name in $CORPORA; do
   out="$RUN_DIR/$name"
   corpus "$name"
   echo "== $name: actioncodec-bench on the held-out episodes (--dataset.eval_split=$EVAL_SPLIT)"
-  specs="binning;binning:bins=1000;fast"
+  # VQ-VLA's own layout and objective too (one latent per chunk: 4 tokens; squared error, lambda 4), fitted here
+  specs="binning;binning:bins=1000;fast;vqvla:steps=$PEER_STEPS,batch_size=64,whole_chunk=true"
+  specs+=",reconstruction_loss=mse,commitment_weight=4"
   for arch in vqvla nac actioncodec; do specs+=";$out/$arch/checkpoints/last/pretrained_model"; done
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=1"
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=3"
   [ -d "$co_trained/checkpoints/last" ] && specs+=";$co_trained/checkpoints/last/pretrained_model:embodiment=$embodiment"
   "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --tokenizers "$specs" \
-    --chunk-seconds "$chunk_seconds" --output-dir "$out/bench" | tee "$out/bench.md"
+    --chunk-seconds "$chunk_seconds" --output-dir "$out/bench" --save-dir "$out/fitted" | tee "$out/bench.md"
   echo "== $name: learning curves (every saved step, held-out episodes)"
   "$bin/actioncodec-learning-curves" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" \
     --chunk-seconds "$chunk_seconds" --run-dir "$out/actioncodec" --run-dir "$out/vqvla" --run-dir "$out/nac" \

@@ -224,3 +224,21 @@ def test_nac_training_step_updates_generator_and_discriminator_from_their_own_lo
     # reconstruction whose value changed only through that update, so compare directions loosely
     for name, p in model.discriminator.named_parameters():
         assert torch.nn.functional.cosine_similarity(p.grad.flatten(), expected[name].flatten(), dim=0) > 0.9, name
+
+
+def test_vqvla_paper_layout_encodes_the_whole_chunk_into_one_token_per_level(tmp_path):
+    """whole_chunk=True: one latent per chunk, as VQ-VLA's paper and code (4 levels x 256 codes: 4 tokens), trained
+    with the paper's squared error; it saves, loads and decodes like the default layout."""
+    paper = dict(whole_chunk=True, reconstruction_loss="mse", commitment_weight=4.0, channels=16, latent_dim=16)
+    tokenizer = VQVLATokenizer.fit(FIT_CHUNKS, steps=30, batch_size=64, levels=4, codebook_size=32, **paper)
+    assert tokenizer.fixed_length == 4 and [level.length for level in tokenizer.token_levels] == [1, 1, 1, 1]
+    tokens = tokenizer.encode(FIT_CHUNKS[:5])
+    tokenizer.save_pretrained(tmp_path)
+    loaded = load_action_tokenizer(tmp_path)
+    assert torch.equal(loaded.encode(FIT_CHUNKS[:5]).ids, tokens.ids)
+    assert loaded.decode(tokens).actions.shape == FIT_CHUNKS[:5].shape
+
+
+def test_vqvla_rejects_an_unknown_reconstruction_loss():
+    with pytest.raises(ValueError, match="reconstruction_loss='huber'"):
+        VQVLATokenizer.fit(FIT_CHUNKS, steps=1, reconstruction_loss="huber")

@@ -167,13 +167,13 @@ def collected_tokenizer(collected, tmp_path_factory):
                          steps=1)  # fmt: skip
 
 
-def lerobot_eval_headless(policy_path: Path, out: Path) -> subprocess.CompletedProcess:
+def lerobot_eval_headless(policy_path: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     """One reach-v3 episode through lerobot-eval, with no renderer variables and no display set."""
     env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")}
     return subprocess.run(
         [str(BIN / "lerobot-eval"), f"--config_path={EVAL_CONFIGS / 'metaworld_demo.json'}",
          f"--policy.path={policy_path}", "--env.task=reach-v3", "--eval.n_episodes=1", "--policy.device=cpu",
-         f"--output_dir={out}"],
+         f"--output_dir={out}", *extra],
         capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
 
@@ -206,13 +206,16 @@ def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, collected,
                          f"--policy.tokenizer_path={tokenizer}", "--policy.backbone=compact",
                          "--policy.image_size=32", "--policy.hidden_size=32", "--policy.num_layers=1",
                          "--policy.num_heads=2", steps=1)  # fmt: skip
-    proc = lerobot_eval_headless(ckpt, tmp_path / "eval")
+    log = tmp_path / "eval" / "rollout_log.jsonl"
+    proc = lerobot_eval_headless(ckpt, tmp_path / "eval", f"--policy.rollout_log={log}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
     assert info["per_group"]["reach-v3"]["n_episodes"] == 1
     assert len(info["per_task"][0]["metrics"]["successes"]) == 1
     report = run_cli("actioncodec-eval-report", f"--eval-dir={tmp_path / 'eval'}")
-    assert "| reach-v3 | 1 |" in report.stdout
+    assert "| reach-v3 | 1 |" in report.stdout and "largest jump" in report.stdout
+    boundaries = json.loads((tmp_path / "eval" / "rollout_summary.json").read_text())
+    assert boundaries["boundaries"] == boundaries["chunks"] - 1 > 0  # one episode: every chunk but the first
 
 
 class _ScriptedEnv:

@@ -1,6 +1,8 @@
 """The `actioncodec` policy on every tokenizer of the package (`--policy.tokenizer_path` picks it), the token
 layout that makes variable budgets (FAST) trainable, and early stopping at the end token."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -143,3 +145,32 @@ def test_a_tokenizer_whose_facts_changed_since_the_config_is_refused(saved_token
     config.tokenizer_path = str(other)
     with pytest.raises(ValueError, match="but the policy config expects"):
         ActionCodecPolicy(config)
+
+
+def test_an_untrained_fast_policy_decodes_well_formed_chunks_with_exact_length_decoding(tmp_path):
+    """Free decoding of an untrained head misses FAST's exact T x D coefficients on every row; exact-length
+    decoding (the default) never does, and each chunk still comes from the head's own choices."""
+    FITS["fast"]().save_pretrained(tmp_path)
+    batch = policy_batch(8)
+    repaired = {}
+    for ruled in (False, True):
+        policy = make_policy(tmp_path, exact_length_decoding=ruled).eval()
+        chunk = policy.predict_action_chunk(batch)
+        assert torch.isfinite(chunk).all()
+        repaired[ruled] = policy.repaired_chunks
+    assert repaired == {False: 8, True: 0}
+
+
+def test_rollout_log_records_every_chunk_boundary_of_select_action(tmp_path):
+    FITS["binning"]().save_pretrained(tmp_path / "binning")
+    log = tmp_path / "eval" / "rollout_log.jsonl"
+    policy = make_policy(tmp_path / "binning", n_action_steps=4, rollout_log=str(log)).eval()
+    batch = policy_batch(2)
+    executed = [policy.select_action(batch) for _ in range(8)]  # two chunks of 4 steps
+    policy.reset()
+    policy.select_action(batch)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["episode"], r["rows"]) for r in records] == [(0, 2), (0, 2), (1, 2)]
+    assert records[0]["jump"] is None and records[2]["jump"] is None  # an episode's first chunk
+    expected = (executed[4] - executed[3]).abs().amax(-1)
+    assert records[1]["jump"] == pytest.approx(expected.tolist())

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from transformers import DynamicCache, LlamaConfig, LlamaModel
 
-from ..decoding import decode_autoregressively
+from ..decoding import ExactLength, decode_autoregressively
 from ..text_encoders import HashingTextEncoder
 from .action_expert import PrefixContext
 
@@ -110,9 +110,15 @@ class CompactBackbone(nn.Module):
 
     @torch.no_grad()
     def generate(
-        self, prefix: Tensor, temperature: float = 0.0, top_k: int | None = None, stop_token: int | None = None
+        self,
+        prefix: Tensor,
+        temperature: float = 0.0,
+        top_k: int | None = None,
+        stop_token: int | None = None,
+        exact_length: ExactLength | None = None,
     ) -> Tensor:
-        """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`)."""
+        """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`,
+        constrained by `exact_length`)."""
         cache = DynamicCache()
 
         def next_logits(previous: Tensor | None) -> Tensor:
@@ -123,4 +129,6 @@ class CompactBackbone(nn.Module):
             hidden = self.decoder(inputs_embeds=step_input, past_key_values=cache, use_cache=True).last_hidden_state
             return self.head(hidden[:, -1])
 
-        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k, stop_token)
+        return decode_autoregressively(
+            next_logits, self.num_action_tokens, temperature, top_k, stop_token, exact_length
+        )

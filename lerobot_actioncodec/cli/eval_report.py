@@ -3,6 +3,9 @@
 lerobot-eval prints aggregates per task group; this prints one row per task (episodes, successes, success
 rate, mean max reward) and the overall rate, and optionally writes them as JSON (--output). Several
 `--eval-dir LABEL=DIR` give one row per run instead: the comparison table of scripts/compare_tokenizers.sh.
+A run whose directory holds the policy's rollout log (`--policy.rollout_log=DIR/rollout_log.jsonl`) also gets a
+row in a chunk-boundary table (jumps between chunks, no-motion and repaired chunks), written as
+DIR/rollout_summary.json too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from ..rollout_log import ROLLOUT_LOG_NAME, summarize_rollout_log
 
 
 def success_per_task(eval_info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -61,6 +66,32 @@ def format_comparison(runs: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def format_boundaries(summaries: dict[str, dict[str, Any]]) -> str:
+    """One row per run with a rollout log: the deploy-level smoothness and the chunks that did not run as decoded."""
+    lines = [
+        "| run | chunks | replaced by no motion | repaired | boundaries | largest jump | mean jump "
+        "| mean in-chunk step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, m in summaries.items():
+        lines.append(
+            f"| {label} | {m['chunks']} | {m['invalid_chunks']} | {m['repaired_chunks']} | {m['boundaries']} | "
+            f"{m['jump_max']:.4f} | {m['jump_mean']:.4f} | {m['in_chunk_step_mean']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def read_boundaries(spec: str) -> dict[str, Any] | None:
+    """The rollout log's summary of an eval dir (also saved there as rollout_summary.json), None without a log."""
+    directory = Path(spec.rpartition("=")[2])
+    log = directory / ROLLOUT_LOG_NAME
+    if not log.is_file():
+        return None
+    summary = summarize_rollout_log(log)
+    (directory / "rollout_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
 def read_run(spec: str) -> tuple[str, list[dict[str, Any]]]:
     """`DIR` or `LABEL=DIR` -> (label, rows); the label defaults to the directory's parent's name."""
     label, _, path = spec.rpartition("=")
@@ -83,6 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rows = runs
         print(format_comparison(runs))
+    boundaries = {label: read_boundaries(spec) for label, spec in zip(runs, args.eval_dir, strict=True)}
+    boundaries = {label: summary for label, summary in boundaries.items() if summary is not None}
+    if boundaries:
+        print()
+        print(format_boundaries(boundaries))
     if args.output is not None:
         args.output.write_text(json.dumps(rows, indent=2) + "\n")
 

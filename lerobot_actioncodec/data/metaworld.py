@@ -107,6 +107,14 @@ def import_lerobot_metaworld() -> ModuleType:
     return lerobot_metaworld
 
 
+def difficulty_groups() -> dict[str, list[str]]:
+    """LeRobot's MetaWorld difficulty groups (easy, medium, hard, very_hard -> task names), read from the file its
+    metaworld env loads them from, so reports need neither MetaWorld nor MuJoCo."""
+    from importlib.resources import files
+
+    return json.loads(files("lerobot.envs").joinpath("metaworld_config.json").read_text())["DIFFICULTY_TO_TASKS"]
+
+
 def expand_tasks(tasks: Sequence[str], known: Sequence[str], groups: dict[str, list[str]]) -> list[str]:
     """Task names, with LeRobot's difficulty groups expanded and the `metaworld-` prefix dropped; no repeats."""
     names: list[str] = []

@@ -97,6 +97,15 @@ class FastTokenizer:
     def fixed_length(self) -> None:
         return None
 
+    @property
+    def symbols_per_chunk(self) -> int:
+        """Coefficients a well-formed sequence decodes to: T x D."""
+        return self.chunk_length * self.action_dim
+
+    def symbol_counts(self) -> list[int]:
+        """Coefficients each id stands for (its merged characters): what exact-length decoding counts."""
+        return [len(self.bpe.id_to_token(i)) for i in range(self.vocab_size)]
+
     def encode(self, actions: Tensor) -> TokenSequences:
         check_chunks(actions, self.chunk_length, self.action_dim)
         coefficients = self._coefficients(actions)

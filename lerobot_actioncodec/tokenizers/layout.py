@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..decoding import ExactLength
 from .interface import PAD_ID, TokenSequences, to_grid
 
 IGNORE_INDEX = -100  # cross-entropy's default ignore index: padding after the end token
@@ -89,3 +90,14 @@ class ActionTokenLayout:
         lengths = torch.where(ended.any(1), ended.int().argmax(1), ids.shape[1])
         padded = torch.where(torch.arange(ids.shape[1]) < lengths[:, None], ids, PAD_ID)
         return TokenSequences(padded, lengths)
+
+
+def exact_length_rule(tokenizer: Any, layout: ActionTokenLayout) -> ExactLength | None:
+    """The exact-length decoding rule of a variable-budget tokenizer whose ids stand for a known number of symbols
+    (`symbol_counts`, `symbols_per_chunk`: FAST); None for any other."""
+    if not layout.variable or not hasattr(tokenizer, "symbol_counts"):
+        return None
+    symbols = torch.tensor([*tokenizer.symbol_counts(), 0], dtype=torch.long)  # the end token stands for none
+    if len(symbols) != layout.head_vocab_size:
+        raise ValueError(f"tokenizer has {len(symbols) - 1} ids with symbol counts: expected {layout.vocab_size}")
+    return ExactLength(symbols, int(tokenizer.symbols_per_chunk), layout.end_token)

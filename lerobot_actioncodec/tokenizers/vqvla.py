@@ -2,11 +2,16 @@
 
 - Every action value becomes a `channels`-wide feature, plus a sinusoidal time embedding (per step) and a
   learned action-type embedding (per dimension), giving a [B, C, T, D] map.
-- 2D temporal convolutions downsample time by 2 per stage (`downsample_stages`); each remaining time
-  position becomes one latent vector.
+- 2D temporal convolutions downsample time by 2 per stage (`downsample_stages`). By default each remaining time
+  position becomes one latent vector (T / 4 of them); `whole_chunk=True` flattens them into one latent vector
+  per chunk, as the paper and its official code do (`levels` tokens per chunk: 4 at the paper's 4 x 256).
 - Residual VQ (vector-quantize-pytorch: EMA codebooks, k-means init) with `levels` quantizers.
 - Transposed 2D convolutions decode back to [B, T, D].
-- Losses: L1 reconstruction and the VQ commitment.
+- Losses: reconstruction (`reconstruction_loss`) plus `commitment_weight` x the VQ commitment. The defaults, L1
+  and 1, are this package's; the paper's objective is the squared error with lambda = 4 (eq. 1; its code uses
+  5): `reconstruction_loss="mse", commitment_weight=4`.
+- The paper's tokenizer sees 5-step windows; at the package's longer chunks one latent per 4 steps keeps the
+  reconstruction comparable with the other learned tokenizers (docs/benchmark.md measures both layouts).
 - Token ids of level i are offset by i x codebook_size, the paper's non-overlapping layer ranges. A chunk
   is level 0 for every latent position, then level 1, and so on.
 
@@ -37,6 +42,17 @@ class VQVLASettings:
     downsample_stages: int = 2  # time / 4 latent positions
     levels: int = 4
     codebook_size: int = 256  # the paper's per-layer range
+    whole_chunk: bool = False  # True: one latent vector per chunk (the paper); False: one per 2**stages steps
+    reconstruction_loss: str = "l1"  # "l1" | "mse" (the paper's)
+    commitment_weight: float = 1.0  # the paper: 4
+
+    def __post_init__(self) -> None:
+        if self.reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"reconstruction_loss={self.reconstruction_loss!r}: expected one of {sorted(RECONSTRUCTION_LOSSES)}"
+            )
+        if self.commitment_weight < 0:
+            raise ValueError(f"commitment_weight={self.commitment_weight}: expected >= 0")
 
     @property
     def padded_length(self) -> int:
@@ -45,7 +61,13 @@ class VQVLASettings:
 
     @property
     def positions(self) -> int:
+        """Time positions after the convolutions."""
         return self.padded_length // 2**self.downsample_stages
+
+    @property
+    def latent_positions(self) -> int:
+        """Latent vectors (tokens per level) per chunk."""
+        return 1 if self.whole_chunk else self.positions
 
 
 def sinusoidal(length: int, dim: int) -> Tensor:
@@ -55,6 +77,9 @@ def sinusoidal(length: int, dim: int) -> Tensor:
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
     return table
+
+
+RECONSTRUCTION_LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
 
 
 class ConvResidualVQVAE(nn.Module):
@@ -69,28 +94,30 @@ class ConvResidualVQVAE(nn.Module):
         for _ in range(s.downsample_stages):
             down += [nn.Conv2d(c, c, (4, 3), stride=(2, 1), padding=(1, 1)), nn.GroupNorm(8, c), nn.GELU()]
         self.encoder = nn.Sequential(*down, nn.Conv2d(c, c, 3, padding=1))
-        self.to_latent = nn.Linear(c * s.action_dim, s.latent_dim)
+        features_per_latent = c * s.action_dim * s.positions // s.latent_positions
+        self.to_latent = nn.Linear(features_per_latent, s.latent_dim)
         self.quantizer = ResidualVQ(
             dim=s.latent_dim, num_quantizers=s.levels, codebook_size=s.codebook_size, kmeans_init=True, decay=0.95
         )
-        self.from_latent = nn.Linear(s.latent_dim, c * s.action_dim)
+        self.from_latent = nn.Linear(s.latent_dim, features_per_latent)
         up: list[nn.Module] = []
         for _ in range(s.downsample_stages):
             up += [nn.ConvTranspose2d(c, c, (4, 3), stride=(2, 1), padding=(1, 1)), nn.GroupNorm(8, c), nn.GELU()]
         self.decoder = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.GELU(), *up, nn.Conv2d(c, 1, 3, padding=1))
 
     def encode_latents(self, normalized: Tensor) -> Tensor:
-        """[B, T, D] -> [B, positions, latent_dim]."""
+        """[B, T, D] -> [B, latent_positions, latent_dim]."""
         pad = self.s.padded_length - self.s.chunk_length
         x = F.pad(normalized.transpose(1, 2), (0, pad), mode="replicate").transpose(1, 2)
         features = self.value(x.unsqueeze(1)) + self.time + self.action_type
         encoded = self.encoder(features)  # [B, C, positions, D]
-        return self.to_latent(encoded.permute(0, 2, 1, 3).flatten(2))
+        per_position = encoded.permute(0, 2, 1, 3).flatten(2)  # [B, positions, C * D]
+        return self.to_latent(per_position.reshape(len(per_position), self.s.latent_positions, -1))
 
     def decode_latents(self, latents: Tensor) -> Tensor:
-        """[B, positions, latent_dim] -> [B, T, D]."""
-        b, p, _ = latents.shape
-        features = self.from_latent(latents).reshape(b, p, self.s.channels, self.s.action_dim).permute(0, 2, 1, 3)
+        """[B, latent_positions, latent_dim] -> [B, T, D]."""
+        shape = (len(latents), self.s.positions, self.s.channels, self.s.action_dim)
+        features = self.from_latent(latents).reshape(shape).permute(0, 2, 1, 3)
         return self.decoder(features).squeeze(1)[:, : self.s.chunk_length]
 
     @property
@@ -99,7 +126,7 @@ class ConvResidualVQVAE(nn.Module):
 
     @property
     def level_lengths(self) -> list[int]:
-        return [self.s.positions] * self.s.levels
+        return [self.s.latent_positions] * self.s.levels
 
     def forward(self, normalized: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Reconstruction, code indices [B, positions, levels], commitment loss."""
@@ -107,10 +134,11 @@ class ConvResidualVQVAE(nn.Module):
         return self.decode_latents(quantized), indices, commitment.sum()
 
     def training_loss(self, normalized: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """L1 reconstruction plus the VQ commitment (the paper's objective)."""
+        """Reconstruction (`reconstruction_loss`) plus `commitment_weight` x the VQ commitment."""
         reconstruction, _, commitment = self(normalized)
-        l1 = F.l1_loss(reconstruction, normalized)
-        return l1 + commitment, {"loss_reconstruction": l1.item(), "loss_commitment": commitment.item()}
+        error = RECONSTRUCTION_LOSSES[self.s.reconstruction_loss](reconstruction, normalized)
+        loss = error + self.s.commitment_weight * commitment
+        return loss, {"loss_reconstruction": error.item(), "loss_commitment": commitment.item()}
 
     def encode_codes(self, normalized: Tensor) -> list[Tensor]:
         _, indices, _ = self(normalized)

@@ -83,6 +83,13 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # "no_motion" replaces it like an invalid one (the paper's protocol); "execute" runs the repaired chunk
     # (FAST's soft decoding). Either way it is counted in `repaired_chunks`.
     on_repaired_chunk: str = "no_motion"
+    # Variable-budget tokenizers whose ids stand for a known number of symbols (FAST): allow, at each position,
+    # only ids that keep the stream able to decode to exactly T x D coefficients, and the end token exactly
+    # there, so a sequence never needs repair for its length. False: free decoding (FAST as pi0-FAST decodes).
+    exact_length_decoding: bool = True
+    # A JSON-lines file each predicted chunk appends its boundary jump, in-chunk step and no-motion/repair counts
+    # to (rollout_log.py), e.g. --policy.rollout_log=<lerobot-eval output_dir>/rollout_log.jsonl; None: off.
+    rollout_log: str | None = None
 
     # --- optimization ---------------------------------------------------------------------------
     optimizer_lr: float | None = None  # None: 1e-4 for smolvlm (paper, 2.2B on LIBERO), 3e-4 for compact

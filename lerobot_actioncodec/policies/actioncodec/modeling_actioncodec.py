@@ -24,8 +24,9 @@ from ...backbones.compact import CompactBackbone
 from ...backbones.smolvlm import LoRASettings, SmolVLMBackbone
 from ...fsdp import transformer_block_names
 from ...model_card import ModelCardMixin, Rows
+from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
-from ...tokenizers.layout import IGNORE_INDEX
+from ...tokenizers.layout import IGNORE_INDEX, exact_length_rule
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 from .configuration_actioncodec import ActionCodecConfig
 
@@ -88,6 +89,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         config.validate_features()
         self.tokenizer = self._load_tokenizer(config, tokenizer_files)
         self.layout = config.layout
+        self.exact_length = exact_length_rule(self.tokenizer, self.layout)
         self.image_keys = sorted(config.image_features)
         state_keys = [k for k, f in config.input_features.items() if f.type is FeatureType.STATE]
         self.state_key = state_keys[0] if state_keys else None
@@ -95,6 +97,8 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         self.backbone = self._build_backbone(config, state_dim, len(self.image_keys), weights_follow, vlm_files)
         self.invalid_chunks = 0  # chunks replaced by no motion
         self.repaired_chunks = 0  # sequences the tokenizer decoded only after repairing them
+        self.rollout_log = RolloutLog(config.rollout_log) if config.rollout_log else None
+        self._episode = -1  # reset() starts episode 0
         self.reset()
 
     @staticmethod
@@ -190,6 +194,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
     def reset(self) -> None:
         self._queue: deque[Tensor] = deque()
         self._last_action: Tensor | None = None
+        self._episode += 1
 
     # ------------------------------------------------------------------ inputs
     def _images(self, batch: dict[str, Any]) -> Tensor:
@@ -231,7 +236,8 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
     def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
         """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies)."""
         cfg = self.config
-        return self.backbone.generate(self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token)
+        rule = self.exact_length if cfg.exact_length_decoding else None
+        return self.backbone.generate(self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token, rule)
 
     @torch.no_grad()
     def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
@@ -269,7 +275,11 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
     def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
         """[B, D]: the next action of the current chunk; a new chunk is predicted when the queue runs out."""
         if not self._queue:
+            invalid, repaired = self.invalid_chunks, self.repaired_chunks
             chunk = self.predict_action_chunk(batch)[:, : self.config.steps_per_prediction]
+            if self.rollout_log is not None:
+                self.rollout_log.record(self._episode, chunk, self._last_action,
+                                        self.invalid_chunks - invalid, self.repaired_chunks - repaired)  # fmt: skip
             self._queue.extend(chunk.transpose(0, 1))
         action = self._queue.popleft()
         self._last_action = action

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The multi-task MetaWorld protocol: success rate against training steps, one curve per tokenizer (autoregressive
+# head) and one per head on ActionCodec, with backbone, data, steps, seeds and evaluation fixed.
+#   1. corpus and tokenizers: scripts/tokenizer_benchmark.sh on the protocol's tasks (MetaWorld scripted experts,
+#      the 12 tasks of configs/eval/metaworld_protocol.json across LeRobot's four difficulty groups): ActionCodec
+#      (CPU preset) and its RVQ post-training, VQ-VLA and NAC trained with lerobot-train; binning and FAST fitted
+#      by actioncodec-bench on the same training episodes;
+#   2. one policy per run with configs/protocol/metaworld_policy.json (compact backbone, language-conditioned by
+#      the task string), a checkpoint every quarter of the budget;
+#   3. lerobot-eval of every checkpoint on every task (configs/eval/metaworld_protocol.json: 10 episodes per
+#      task, seed 1000), with the policy's rollout log (chunk-boundary jumps, no-motion chunks);
+#   4. actioncodec-success-curves: $OUT/tokenizers.png and $OUT/heads.png with their markdown and JSON.
+# It takes hours on 2 CPU cores. Every finished step is kept: run it again after an interruption and it goes on
+# (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
+# Sizes are environment variables, e.g. the quick version the slow tests run:
+#   TASKS=reach-v3,drawer-close-v3 EPISODES_PER_TASK=2 TOKENIZER_STEPS=4 POLICY_STEPS=2 SAVE_FREQ=2 \
+#     EVAL_EPISODES=1 RUNS="binning1000_short actioncodec" bash scripts/metaworld_protocol.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+TRAIN_PRESET=configs/protocol/metaworld_policy.json
+EVAL_PRESET=configs/eval/metaworld_protocol.json
+preset() { .venv/bin/python -c 'import json, sys
+value = json.load(open(sys.argv[1]))
+for key in sys.argv[2].split("."): value = value[key]
+print(value)' "$@"; }
+OUT=${OUT:-outputs/protocol}
+TASKS=${TASKS:-$(preset "$EVAL_PRESET" env.task)}
+EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}
+POLICY_STEPS=${POLICY_STEPS:-$(preset "$TRAIN_PRESET" steps)}
+SAVE_FREQ=${SAVE_FREQ:-$((POLICY_STEPS / 4))}
+EVAL_EPISODES=${EVAL_EPISODES:-$(preset "$EVAL_PRESET" eval.n_episodes)}
+DEVICE=${DEVICE:-cpu}
+# tokenizers under the autoregressive head, then the heads on ActionCodec (actioncodec is in both figures)
+TOKENIZER_RUNS="binning binning1000 binning1000_short fast vqvla nac actioncodec actioncodec_rvq"
+HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar"
+RUNS=${RUNS:-"$TOKENIZER_RUNS actioncodec_pd actioncodec_bar"}
+bin=.venv/bin
+export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
+
+echo "== 1/4 corpus ($EPISODES_PER_TASK episodes x $TASKS) and tokenizers"
+tokenizers="$OUT/tokenizers"
+RUN_DIR="$tokenizers" CORPORA=metaworld CORPUS_TASKS="$TASKS" CORPUS_EPISODES="$EPISODES_PER_TASK" \
+  DEVICE="$DEVICE" bash scripts/tokenizer_benchmark.sh
+corpus="$tokenizers/metaworld"
+dataset=(--dataset.repo_id=local/metaworld_corpus --dataset.root="$corpus/dataset")
+rvq="$corpus/actioncodec_rvq/checkpoints/last/pretrained_model"
+[ -f "$OUT/actioncodec_rvq_vq/model.safetensors" ] || { rm -rf "$OUT/actioncodec_rvq_vq"
+  "$bin/actioncodec-rvq" export-vq --from "$rvq" --out "$OUT/actioncodec_rvq_vq"; }
+# the paper's binning baseline: 1,000 bins over a short horizon (8 steps), fitted on the same training episodes
+short="$OUT/short_horizon"
+[ -f "$short/binning_bins_1000/action_tokenizer.json" ] || "$bin/actioncodec-bench" \
+  --dataset.repo_id=local/metaworld_corpus_actions --dataset.root="$corpus/actions" --dataset.eval_split 0.2 \
+  --tokenizers "binning:bins=1000" --chunk-seconds 0.1 --output-dir "$short/bench" --save-dir "$short"
+
+# run_spec NAME: the policy type, tokenizer directory and extra flags of a run
+run_spec() {
+  local learned="$corpus/$1/checkpoints/last/pretrained_model"
+  case "$1" in
+    binning) echo "actioncodec $corpus/fitted/binning" ;;
+    binning1000) echo "actioncodec $corpus/fitted/binning_bins_1000" ;;
+    binning1000_short) echo "actioncodec $short/binning_bins_1000 --policy.n_action_steps=8" ;;
+    fast) echo "actioncodec $corpus/fitted/fast" ;;
+    vqvla | nac | actioncodec) echo "actioncodec $learned" ;;
+    actioncodec_rvq) echo "actioncodec $OUT/actioncodec_rvq_vq" ;;  # level-0 tokens, post-trained decoder
+    actioncodec_pd) echo "actioncodec_pd $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
+    actioncodec_bar) echo "actioncodec_bar $rvq" ;;
+    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS" >&2; return 1 ;;
+  esac
+}
+
+final_step=$(printf "%06d" "$POLICY_STEPS")
+echo "== 2/4 policies ($POLICY_STEPS steps, a checkpoint every $SAVE_FREQ): $RUNS"
+for name in $RUNS; do
+  spec=$(run_spec "$name")
+  read -r type tokenizer extra <<< "$spec"
+  run="$OUT/runs/$name/policy"
+  if [ -f "$run/checkpoints/$final_step/pretrained_model/model.safetensors" ]; then continue; fi
+  if [ -f "$run/checkpoints/last/pretrained_model/train_config.json" ]; then
+    echo "-- $name: resuming lerobot-train from $(readlink "$run/checkpoints/last")"
+    "$bin/lerobot-train" --config_path="$run/checkpoints/last/pretrained_model/train_config.json" --resume=true
+  else
+    echo "-- $name: lerobot-train --policy.type=$type --policy.tokenizer_path=$tokenizer"
+    rm -rf "$run"
+    "$bin/lerobot-train" --config_path="$TRAIN_PRESET" --policy.type="$type" --policy.tokenizer_path="$tokenizer" \
+      --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" --save_freq="$SAVE_FREQ" --output_dir="$run" \
+      ${extra:+"$extra"}
+  fi
+done
+
+echo "== 3/4 lerobot-eval of every checkpoint ($EVAL_EPISODES episodes per task)"
+for name in $RUNS; do
+  for checkpoint in "$OUT/runs/$name/policy/checkpoints/"[0-9]*; do
+    step=$((10#$(basename "$checkpoint")))
+    eval_dir="$OUT/runs/$name/eval/$step"
+    [ -f "$eval_dir/eval_info.json" ] && continue
+    echo "-- $name, step $step"
+    rm -rf "$eval_dir"
+    "$bin/lerobot-eval" --config_path="$EVAL_PRESET" --env.task="$TASKS" --eval.n_episodes="$EVAL_EPISODES" \
+      --policy.path="$checkpoint/pretrained_model" --policy.device="$DEVICE" \
+      --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
+  done
+done
+
+echo "== 4/4 success against training steps"
+# curves FIGURE TITLE RUN...: one actioncodec-success-curves figure over the runs of this protocol that exist
+curves() {
+  local figure=$1 title=$2 flags=()
+  shift 2
+  for name in "$@"; do
+    [[ " $RUNS " == *" $name "* ]] && flags+=(--run "$name=$OUT/runs/$name/eval")
+  done
+  [ "${#flags[@]}" -gt 0 ] && "$bin/actioncodec-success-curves" "${flags[@]}" --output "$OUT/$figure.png" --title "$title"
+  return 0
+}
+# shellcheck disable=SC2086
+curves tokenizers "tokenizers, autoregressive head (compact), MetaWorld" $TOKENIZER_RUNS
+# shellcheck disable=SC2086
+curves heads "heads on ActionCodec (compact), MetaWorld" $HEAD_RUNS

@@ -1,0 +1,60 @@
+"""The multi-task MetaWorld protocol (scripts/metaworld_protocol.sh) in its quick version: two tasks, a few
+steps, two runs (the short-horizon binning baseline and ActionCodec), one evaluated checkpoint each, so that the
+script, its presets and the success curves cannot rot (a MetaWorld episode of an untrained policy runs all its 500
+steps, so evaluations are what this test spends its time on). It also runs again and finds
+everything done, which is how it resumes after an interruption."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import draccus
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = {"TASKS": "reach-v3,drawer-close-v3", "EPISODES_PER_TASK": "2", "TOKENIZER_STEPS": "4", "POLICY_STEPS": "2",
+         "SAVE_FREQ": "2", "EVAL_EPISODES": "1", "RUNS": "binning1000_short actioncodec"}  # fmt: skip
+
+
+def test_presets_parse_with_lerobots_config_classes():
+    from lerobot.configs.eval import EvalPipelineConfig
+    from lerobot.configs.train import TrainPipelineConfig
+    from lerobot.utils.import_utils import register_third_party_plugins
+
+    register_third_party_plugins()
+    train = draccus.parse(TrainPipelineConfig, config_path=str(ROOT / "configs/protocol/metaworld_policy.json"),
+                          args=["--dataset.repo_id=local/x", "--policy.type=actioncodec_pd"])  # fmt: skip
+    assert type(train.policy).__name__ == "ActionCodecPDConfig" and train.policy.backbone == "compact"
+    assert train.save_freq * 4 == train.steps  # checkpoints at 1/4, 1/2, 3/4 and all of the budget
+    evaluation = draccus.parse(EvalPipelineConfig, config_path=str(ROOT / "configs/eval/metaworld_protocol.json"),
+                               args=[])  # fmt: skip
+    assert len(evaluation.env.task.split(",")) == 12 and evaluation.eval.n_episodes == 10
+
+
+def _run(out: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **QUICK, "OUT": str(out)}
+    return subprocess.run(["bash", str(ROOT / "scripts/metaworld_protocol.sh")], capture_output=True, text=True,
+                          env=env, timeout=2400)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
+    proc = _run(tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ("binning1000_short", "actioncodec"):
+        assert sorted(p.name for p in (tmp_path / "runs" / name / "eval").iterdir()) == ["2"]
+    record = json.loads((tmp_path / "tokenizers.json").read_text())
+    assert set(record["runs"]) == {"binning1000_short", "actioncodec"} and set(record["runs"]["actioncodec"]) == {
+        "1",
+        "2",
+    }
+    tasks = {row["task"] for row in record["runs"]["binning1000_short"]["2"]["tasks"]}
+    assert tasks == {"reach-v3", "drawer-close-v3"}
+    assert record["chunk_boundaries"]["actioncodec"]["chunks"] > 0
+    assert (tmp_path / "tokenizers.png").stat().st_size > 0 and (tmp_path / "heads.png").is_file()
+    evaluated = (tmp_path / "runs" / "binning1000_short" / "eval" / "2" / "eval_info.json").stat().st_mtime
+    again = _run(tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "lerobot-train --policy.type" not in again.stdout and "-- binning1000_short, step" not in again.stdout
+    assert (tmp_path / "runs" / "binning1000_short" / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated
