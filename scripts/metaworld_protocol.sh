@@ -14,7 +14,7 @@
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
 # Sizes are environment variables, e.g. the quick version the slow tests run:
 #   TASKS=reach-v3,drawer-close-v3 EPISODES_PER_TASK=2 TOKENIZER_STEPS=4 POLICY_STEPS=2 SAVE_FREQ=2 \
-#     EVAL_EPISODES=1 RUNS="binning1000_short actioncodec" bash scripts/metaworld_protocol.sh
+#     EVAL_EPISODES=1 RUNS=actioncodec bash scripts/metaworld_protocol.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,8 +1,8 @@
 """The multi-task MetaWorld protocol (scripts/metaworld_protocol.sh) in its quick version: two tasks, a few
-steps, two runs (the short-horizon binning baseline and ActionCodec), one evaluated checkpoint each, so that the
-script, its presets and the success curves cannot rot (a MetaWorld episode of an untrained policy runs all its 500
-steps, so evaluations are what this test spends its time on). It also runs again and finds
-everything done, which is how it resumes after an interruption."""
+steps, one run (ActionCodec) with one evaluated checkpoint, so that the script, its presets and the success
+curves cannot rot. A MetaWorld episode of an untrained policy runs all its 500 steps, so evaluations are what
+this test spends its time on. It also runs again and finds everything done, which is how it resumes after an
+interruption."""
 
 import json
 import os
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"TASKS": "reach-v3,drawer-close-v3", "EPISODES_PER_TASK": "2", "TOKENIZER_STEPS": "4", "POLICY_STEPS": "2",
-         "SAVE_FREQ": "2", "EVAL_EPISODES": "1", "RUNS": "binning1000_short actioncodec"}  # fmt: skip
+         "SAVE_FREQ": "2", "EVAL_EPISODES": "1", "RUNS": "actioncodec"}  # fmt: skip
 
 
 def test_presets_parse_with_lerobots_config_classes():
@@ -42,19 +42,15 @@ def _run(out: Path) -> subprocess.CompletedProcess:
 def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
     proc = _run(tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("binning1000_short", "actioncodec"):
-        assert sorted(p.name for p in (tmp_path / "runs" / name / "eval").iterdir()) == ["2"]
+    assert sorted(p.name for p in (tmp_path / "runs" / "actioncodec" / "eval").iterdir()) == ["2"]
     record = json.loads((tmp_path / "tokenizers.json").read_text())
-    assert set(record["runs"]) == {"binning1000_short", "actioncodec"} and set(record["runs"]["actioncodec"]) == {
-        "1",
-        "2",
-    }
-    tasks = {row["task"] for row in record["runs"]["binning1000_short"]["2"]["tasks"]}
+    assert set(record["runs"]) == {"actioncodec"} and set(record["runs"]["actioncodec"]) == {"2"}
+    tasks = {row["task"] for row in record["runs"]["actioncodec"]["2"]["tasks"]}
     assert tasks == {"reach-v3", "drawer-close-v3"}
     assert record["chunk_boundaries"]["actioncodec"]["chunks"] > 0
     assert (tmp_path / "tokenizers.png").stat().st_size > 0 and (tmp_path / "heads.png").is_file()
-    evaluated = (tmp_path / "runs" / "binning1000_short" / "eval" / "2" / "eval_info.json").stat().st_mtime
+    evaluated = (tmp_path / "runs" / "actioncodec" / "eval" / "2" / "eval_info.json").stat().st_mtime
     again = _run(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "lerobot-train --policy.type" not in again.stdout and "-- binning1000_short, step" not in again.stdout
-    assert (tmp_path / "runs" / "binning1000_short" / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated
+    assert "lerobot-train --policy.type" not in again.stdout and "-- actioncodec, step" not in again.stdout
+    assert (tmp_path / "runs" / "actioncodec" / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated
