@@ -81,9 +81,8 @@ def format_boundaries(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def read_boundaries(spec: str) -> dict[str, Any] | None:
+def read_boundaries(directory: Path) -> dict[str, Any] | None:
     """The rollout log's summary of an eval dir (also saved there as rollout_summary.json), None without a log."""
-    directory = Path(spec.rpartition("=")[2])
     log = directory / ROLLOUT_LOG_NAME
     if not log.is_file():
         return None
@@ -92,14 +91,20 @@ def read_boundaries(spec: str) -> dict[str, Any] | None:
     return summary
 
 
-def read_run(spec: str) -> tuple[str, list[dict[str, Any]]]:
-    """`DIR` or `LABEL=DIR` -> (label, rows); the label defaults to the directory's parent's name."""
+def run_spec(spec: str) -> tuple[str, Path]:
+    """`DIR` or `LABEL=DIR` -> (label, directory); the label defaults to the directory's parent's name."""
     label, _, path = spec.rpartition("=")
     directory = Path(path)
+    return label or directory.parent.name or str(directory), directory
+
+
+def read_run(spec: str) -> tuple[str, list[dict[str, Any]]]:
+    """`DIR` or `LABEL=DIR` -> (label, rows)."""
+    label, directory = run_spec(spec)
     info_path = directory / "eval_info.json"
     if not info_path.is_file():
         raise SystemExit(f"--eval-dir={spec}: no eval_info.json; expected a lerobot-eval --output_dir")
-    return label or directory.parent.name or str(directory), success_per_task(json.loads(info_path.read_text()))
+    return label, success_per_task(json.loads(info_path.read_text()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rows = runs
         print(format_comparison(runs))
-    boundaries = {label: read_boundaries(spec) for label, spec in zip(runs, args.eval_dir, strict=True)}
+    boundaries = {label: read_boundaries(directory) for label, directory in map(run_spec, args.eval_dir)}
     boundaries = {label: summary for label, summary in boundaries.items() if summary is not None}
     if boundaries:
         print()

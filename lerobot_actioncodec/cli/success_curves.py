@@ -23,7 +23,7 @@ from typing import Any
 
 from ..data.metaworld import difficulty_groups
 from ..report import plot_success_curves
-from .eval_report import format_boundaries, read_boundaries, success_per_task
+from .eval_report import format_boundaries, read_boundaries, run_spec, success_per_task
 
 Rows = list[dict[str, Any]]
 
@@ -36,10 +36,9 @@ def evaluated_steps(directory: Path) -> dict[int, Rows]:
     return {step: success_per_task(json.loads((found[step] / "eval_info.json").read_text())) for step in sorted(found)}
 
 
-def group_rates(rows: Rows, groups: dict[str, list[str]]) -> dict[str, float]:
-    """Success rate over all tasks ("all"), then per difficulty group that has tasks among `rows` ("other" for a
-    task in none), episodes pooled."""
-    group_of = {task: group for group, tasks in groups.items() for task in tasks}
+def group_rates(rows: Rows, group_of: dict[str, str]) -> dict[str, float]:
+    """Success rate over all tasks ("all"), then per difficulty group (`group_of`: task -> group) that has tasks
+    among `rows` ("other" for a task in none), episodes pooled."""
     pooled: dict[str, list[int]] = {"all": [0, 0]}
     for row in rows:
         for key in ("all", group_of.get(row["task"], "other")):
@@ -58,10 +57,11 @@ def format_steps_table(curves: dict[str, dict[str, dict[int, float]]]) -> str:
     return "\n".join(lines)
 
 
-def format_last_step_tables(last: dict[str, tuple[int, Rows]], groups: dict[str, list[str]]) -> str:
-    """Per task (successes/episodes) and per difficulty group at each run's last evaluated step."""
+def format_last_step_tables(
+    last: dict[str, tuple[int, Rows]], rates: dict[str, dict[str, float]], group_of: dict[str, str]
+) -> str:
+    """Per task (successes/episodes) and per difficulty group (`rates`) at each run's last evaluated step."""
     labels = list(last)
-    group_of = {task: group for group, tasks in groups.items() for task in tasks}
     header = "| " + " | ".join(f"{label} (step {last[label][0]})" for label in labels) + " |"
     tasks = list(dict.fromkeys(row["task"] for _, rows in last.values() for row in rows))
     lines = ["| task | group " + header, "|---|---|" + "---:|" * len(labels)]
@@ -71,7 +71,6 @@ def format_last_step_tables(last: dict[str, tuple[int, Rows]], groups: dict[str,
             row = next((r for r in last[label][1] if r["task"] == task), None)
             cells.append("" if row is None else f"{row['successes']}/{row['episodes']}")
         lines.append(f"| {task} | {group_of.get(task, 'other')} | " + " | ".join(cells) + " |")
-    rates = {label: group_rates(rows, groups) for label, (_, rows) in last.items()}
     keys = list(dict.fromkeys(key for r in rates.values() for key in r if key != "all")) + ["all"]
     lines += ["", "| difficulty group " + header, "|---|" + "---:|" * len(labels)]
     for key in keys:
@@ -86,21 +85,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=Path("outputs/success_curves.png"))
     parser.add_argument("--title", default="success rate against training steps")
     args = parser.parse_args(argv)
-    groups = difficulty_groups()
-    runs: dict[str, dict[int, Rows]] = {}
-    directories: dict[str, Path] = {}
-    for spec in args.run:
-        label, _, path = spec.rpartition("=")
-        directories[label or Path(path).parent.name] = Path(path)
-        runs[label or Path(path).parent.name] = evaluated_steps(Path(path))
-    curves = {label: {} for label in runs}
-    for label, by_step in runs.items():
-        for step, rows in by_step.items():
-            for key, rate in group_rates(rows, groups).items():
+    group_of = {task: group for group, tasks in difficulty_groups().items() for task in tasks}
+    directories = dict(map(run_spec, args.run))
+    runs = {label: evaluated_steps(directory) for label, directory in directories.items()}
+    rates = {
+        label: {step: group_rates(rows, group_of) for step, rows in by_step.items()} for label, by_step in runs.items()
+    }
+    curves: dict[str, dict[str, dict[int, float]]] = {label: {} for label in runs}
+    for label, by_step in rates.items():
+        for step, step_rates in by_step.items():
+            for key, rate in step_rates.items():
                 curves[label].setdefault(key, {})[step] = rate
     last = {label: max(by_step.items()) for label, by_step in runs.items()}
-    sections = ["Success rate, all tasks:", format_steps_table(curves), "", format_last_step_tables(last, groups)]
-    boundaries = {label: read_boundaries(str(directories[label] / str(step))) for label, (step, _) in last.items()}
+    last_rates = {label: rates[label][step] for label, (step, _) in last.items()}
+    sections = ["Success rate, all tasks:", format_steps_table(curves), "",
+                format_last_step_tables(last, last_rates, group_of)]  # fmt: skip
+    boundaries = {label: read_boundaries(directories[label] / str(step)) for label, (step, _) in last.items()}
     boundaries = {label: summary for label, summary in boundaries.items() if summary is not None}
     if boundaries:
         sections += ["", "Chunk boundaries at the last step:", format_boundaries(boundaries)]
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     plot_success_curves(curves, args.output, args.title)
     args.output.with_suffix(".md").write_text(text + "\n")
-    record = {label: {str(step): {"rates": group_rates(rows, groups), "tasks": rows} for step, rows in by_step.items()}
+    record = {label: {str(step): {"rates": rates[label][step], "tasks": rows} for step, rows in by_step.items()}
               for label, by_step in runs.items()}  # fmt: skip
     record = {"runs": record, "chunk_boundaries": boundaries}
     args.output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
