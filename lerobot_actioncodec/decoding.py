@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -18,6 +20,20 @@ def choose_tokens(logits: Tensor, temperature: float = 0.0, top_k: int | None = 
         kth = scaled.topk(top_k, dim=-1).values[..., -1:]
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
     return torch.multinomial(scaled.softmax(-1), 1).squeeze(-1)
+
+
+class DecodingRule(Protocol):
+    """Which ids may be chosen at each position of a chunk's sequence (constrained decoding), with any state the
+    choice so far implies."""
+
+    def start(self, batch: int, device: torch.device) -> Any:
+        """The state before the first position."""
+
+    def mask(self, state: Any, position: int, num_tokens: int) -> Tensor:
+        """[B, V] bool: the ids allowed at `position` of `num_tokens`."""
+
+    def advance(self, state: Any, chosen: Tensor) -> Any:
+        """The state after choosing `chosen` [B] at the current position."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +56,55 @@ class ExactLength:
         `positions_left` positions including this one (the end token needs the last of them)."""
         symbols = self.symbols.to(remaining.device)
         after = remaining[:, None] - symbols
-        allowed = (after >= 0) & (after <= max(positions_left - 2, 0) * int(symbols.max()))
+        allowed = (after >= 0) & (after <= max(positions_left - 2, 0) * self.longest)
         allowed[:, self.end_token] = remaining == 0
         allowed[remaining == 0] = symbols == 0
         stuck = ~allowed.any(-1)
         allowed[stuck] = True
         return allowed
+
+    @cached_property
+    def longest(self) -> int:
+        """The most symbols one id stands for."""
+        return int(self.symbols.max())
+
+    def start(self, batch: int, device: torch.device) -> Tensor:
+        return torch.full((batch,), self.total, dtype=torch.long, device=device)
+
+    def mask(self, state: Tensor, position: int, num_tokens: int) -> Tensor:
+        return self.allowed(state, num_tokens - position)
+
+    def advance(self, state: Tensor, chosen: Tensor) -> Tensor:
+        return (state - self.symbols.to(chosen.device)[chosen]).clamp(min=0)
+
+
+@dataclass(frozen=True)
+class LevelRanges:
+    """Constrained decoding for a fixed-length tokenizer of several quantizer levels with their own id ranges
+    (VQ-VLA's residual levels, NAC's codebooks): each position allows only its level's ids. Free decoding can
+    choose another level's id at a position, which the tokenizer can decode only after repair (the row then runs
+    as no motion), a failure the tokenizer's layout rules out by construction."""
+
+    allowed: Tensor  # [positions, V] bool
+
+    @classmethod
+    def from_levels(cls, levels: Sequence[tuple[int, int, int]], vocab_size: int) -> LevelRanges:
+        """From (length, first_id, num_codes) per level, in sequence order."""
+        rows = []
+        for length, first_id, num_codes in levels:
+            row = torch.zeros(vocab_size, dtype=torch.bool)
+            row[first_id : first_id + num_codes] = True
+            rows += [row] * length
+        return cls(torch.stack(rows))
+
+    def start(self, batch: int, device: torch.device) -> int:
+        return batch
+
+    def mask(self, state: int, position: int, num_tokens: int) -> Tensor:
+        return self.allowed[position].expand(state, -1)
+
+    def advance(self, state: int, chosen: Tensor) -> int:
+        return state
 
 
 def decode_autoregressively(
@@ -54,28 +113,26 @@ def decode_autoregressively(
     temperature: float = 0.0,
     top_k: int | None = None,
     stop_token: int | None = None,
-    exact_length: ExactLength | None = None,
+    rule: DecodingRule | None = None,
 ) -> Tensor:
     """`num_tokens` ids [B, n]. `next_logits(None)` reads the prompt, `next_logits(ids)` appends the last chosen
     ids (a KV cache makes that one new position); both return the next position's [B, V] logits over the action
     vocabulary only, so every chosen id is valid: constrained decoding by construction. With `stop_token`, a row
-    that has chosen it keeps choosing it, and decoding ends early once every row has. With `exact_length`, only
-    ids that keep each row's stream able to reach its exact length are chosen."""
+    that has chosen it keeps choosing it, and decoding ends early once every row has. With a `rule` (ExactLength,
+    LevelRanges), only the ids it allows at each position are chosen."""
     tokens: list[Tensor] = []
     stopped: Tensor | None = None
     logits = next_logits(None)
-    remaining = None
-    if exact_length is not None:
-        remaining = torch.full(logits.shape[:1], exact_length.total, dtype=torch.long, device=logits.device)
+    state = None if rule is None else rule.start(logits.shape[0], logits.device)
     for position in range(num_tokens):
-        if exact_length is not None:
-            logits = logits.masked_fill(~exact_length.allowed(remaining, num_tokens - position), float("-inf"))
+        if rule is not None:
+            logits = logits.masked_fill(~rule.mask(state, position, num_tokens).to(logits.device), float("-inf"))
         chosen = choose_tokens(logits, temperature, top_k)
         if stop_token is not None:
             stopped = chosen == stop_token if stopped is None else stopped | (chosen == stop_token)
             chosen = torch.where(stopped, stop_token, chosen)
-        if remaining is not None:
-            remaining = (remaining - exact_length.symbols.to(chosen.device)[chosen]).clamp(min=0)
+        if rule is not None:
+            state = rule.advance(state, chosen)
         tokens.append(chosen)
         if stopped is not None and bool(stopped.all()):
             tokens += [chosen] * (num_tokens - position - 1)

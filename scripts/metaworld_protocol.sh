@@ -12,7 +12,8 @@
 #   4. actioncodec-success-curves: $OUT/tokenizers.png and $OUT/heads.png with their markdown and JSON.
 # It takes hours on 2 CPU cores. Every finished step is kept: run it again after an interruption and it goes on
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
-# Sizes are environment variables, e.g. the quick version the slow tests run:
+# JOBS=N trains the runs and evaluates the checkpoints N at a time (each job's output in a .log file beside its
+# results). Sizes are environment variables, e.g. the quick version the slow tests run:
 #   TASKS=reach-v3,drawer-close-v3 EPISODES_PER_TASK=2 TOKENIZER_STEPS=4 POLICY_STEPS=2 SAVE_FREQ=2 \
 #     EVAL_EPISODES=1 RUNS=actioncodec bash scripts/metaworld_protocol.sh
 set -euo pipefail
@@ -31,6 +32,7 @@ POLICY_STEPS=${POLICY_STEPS:-$(preset "$TRAIN_PRESET" steps)}
 SAVE_FREQ=${SAVE_FREQ:-$((POLICY_STEPS / 4))}
 EVAL_EPISODES=${EVAL_EPISODES:-$(preset "$EVAL_PRESET" eval.n_episodes)}
 DEVICE=${DEVICE:-cpu}
+JOBS=${JOBS:-1}  # policies trained and checkpoints evaluated at once: for a machine with many cores (and a GPU)
 # tokenizers under the autoregressive head, then the heads on ActionCodec (actioncodec is in both figures)
 TOKENIZER_RUNS="binning binning1000 binning1000_short fast vqvla nac actioncodec actioncodec_rvq"
 HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar"
@@ -69,38 +71,71 @@ run_spec() {
   esac
 }
 
+# in_parallel FUNCTION ARG...: FUNCTION ARG for every ARG, $JOBS at a time, each job's output in the log file
+# that FUNCTION names when JOBS > 1; fails after all have ended if any failed.
+in_parallel() {
+  local fn=$1 pids=() failed=0
+  shift
+  for arg in "$@"; do
+    if [ "$JOBS" -le 1 ]; then "$fn" "$arg"; continue; fi
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    "$fn" "$arg" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  return "$failed"
+}
+# quiet LOG COMMAND...: COMMAND's output into LOG when jobs run at once, else on the terminal
+quiet() {
+  local log=$1
+  shift
+  if [ "$JOBS" -le 1 ]; then "$@"; else mkdir -p "$(dirname "$log")"; "$@" > "$log" 2>&1; fi
+}
+
 final_step=$(printf "%06d" "$POLICY_STEPS")
-echo "== 2/4 policies ($POLICY_STEPS steps, a checkpoint every $SAVE_FREQ): $RUNS"
-for name in $RUNS; do
+train_run() {
+  local name=$1 spec type tokenizer extra run
   spec=$(run_spec "$name")
   read -r type tokenizer extra <<< "$spec"
   run="$OUT/runs/$name/policy"
-  if [ -f "$run/checkpoints/$final_step/pretrained_model/model.safetensors" ]; then continue; fi
+  if [ -f "$run/checkpoints/$final_step/pretrained_model/model.safetensors" ]; then return 0; fi
   if [ -f "$run/checkpoints/last/pretrained_model/train_config.json" ]; then
     echo "-- $name: resuming lerobot-train from $(readlink "$run/checkpoints/last")"
-    "$bin/lerobot-train" --config_path="$run/checkpoints/last/pretrained_model/train_config.json" --resume=true
+    quiet "$OUT/runs/$name/train.log" "$bin/lerobot-train" \
+      --config_path="$run/checkpoints/last/pretrained_model/train_config.json" --resume=true
   else
     echo "-- $name: lerobot-train --policy.type=$type --policy.tokenizer_path=$tokenizer"
     rm -rf "$run"
-    "$bin/lerobot-train" --config_path="$TRAIN_PRESET" --policy.type="$type" --policy.tokenizer_path="$tokenizer" \
-      --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" --save_freq="$SAVE_FREQ" --output_dir="$run" \
-      ${extra:+"$extra"}
+    quiet "$OUT/runs/$name/train.log" "$bin/lerobot-train" --config_path="$TRAIN_PRESET" --policy.type="$type" \
+      --policy.tokenizer_path="$tokenizer" --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" \
+      --save_freq="$SAVE_FREQ" --output_dir="$run" ${extra:+"$extra"}
   fi
-done
+}
+echo "== 2/4 policies ($POLICY_STEPS steps, a checkpoint every $SAVE_FREQ, $JOBS at a time): $RUNS"
+# shellcheck disable=SC2086
+in_parallel train_run $RUNS
 
-echo "== 3/4 lerobot-eval of every checkpoint ($EVAL_EPISODES episodes per task)"
+# eval_checkpoint CHECKPOINT_DIR: lerobot-eval of one checkpoint on every task, unless it was evaluated
+eval_checkpoint() {
+  local checkpoint=$1 name step eval_dir
+  name=$(basename "$(dirname "$(dirname "$(dirname "$checkpoint")")")")
+  step=$((10#$(basename "$checkpoint")))
+  eval_dir="$OUT/runs/$name/eval/$step"
+  [ -f "$eval_dir/eval_info.json" ] && return 0
+  echo "-- $name, step $step"
+  rm -rf "$eval_dir"
+  quiet "$eval_dir.log" "$bin/lerobot-eval" --config_path="$EVAL_PRESET" --env.task="$TASKS" \
+    --eval.n_episodes="$EVAL_EPISODES" --policy.path="$checkpoint/pretrained_model" --policy.device="$DEVICE" \
+    --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
+}
+echo "== 3/4 lerobot-eval of every checkpoint ($EVAL_EPISODES episodes per task, $JOBS at a time)"
+checkpoints=()
 for name in $RUNS; do
   for checkpoint in "$OUT/runs/$name/policy/checkpoints/"[0-9]*; do
-    step=$((10#$(basename "$checkpoint")))
-    eval_dir="$OUT/runs/$name/eval/$step"
-    [ -f "$eval_dir/eval_info.json" ] && continue
-    echo "-- $name, step $step"
-    rm -rf "$eval_dir"
-    "$bin/lerobot-eval" --config_path="$EVAL_PRESET" --env.task="$TASKS" --eval.n_episodes="$EVAL_EPISODES" \
-      --policy.path="$checkpoint/pretrained_model" --policy.device="$DEVICE" \
-      --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
+    if [ -d "$checkpoint" ]; then checkpoints+=("$checkpoint"); fi
   done
 done
+in_parallel eval_checkpoint "${checkpoints[@]}"
 
 echo "== 4/4 success against training steps"
 # curves FIGURE TITLE RUN...: one actioncodec-success-curves figure over the runs of this protocol that exist

@@ -59,7 +59,7 @@ def test_exact_length_decoding_always_gives_a_well_formed_chunk():
     assert rule.total == FPS * fast.action_dim
     free = decode_autoregressively(_random_head(layout.head_vocab_size, 0), layout.positions, stop_token=rule.end_token)
     ruled = decode_autoregressively(
-        _random_head(layout.head_vocab_size, 0), layout.positions, stop_token=rule.end_token, exact_length=rule
+        _random_head(layout.head_vocab_size, 0), layout.positions, stop_token=rule.end_token, rule=rule
     )
     assert fast.decode(layout.sequences(free)).repaired.all()  # an untrained head never hits the length
     decoded = fast.decode(layout.sequences(ruled))
@@ -77,7 +77,7 @@ def test_exact_length_rule_leaves_well_formed_sequences_alone():
     def next_logits(previous):
         return torch.nn.functional.one_hot(first if previous is None else next(script), layout.head_vocab_size).float()
 
-    ids = decode_autoregressively(next_logits, layout.positions, stop_token=rule.end_token, exact_length=rule)
+    ids = decode_autoregressively(next_logits, layout.positions, stop_token=rule.end_token, rule=rule)
     assert torch.equal(ids, inputs)
 
 

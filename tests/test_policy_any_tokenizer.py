@@ -147,18 +147,43 @@ def test_a_tokenizer_whose_facts_changed_since_the_config_is_refused(saved_token
         ActionCodecPolicy(config)
 
 
+def _untrained_decoding(path, flag: str) -> dict[bool, tuple[int, torch.Tensor]]:
+    """{rule on?: (repaired rows of 8, the head's ids)} of an untrained policy, with `flag` off and on."""
+    batch = policy_batch(8)
+    results = {}
+    for ruled in (False, True):
+        policy = make_policy(path, **{flag: ruled}).eval()
+        ids = policy.predict_tokens(batch)
+        assert torch.isfinite(policy.decode_tokens(ids)).all()
+        results[ruled] = (policy.repaired_chunks, ids)
+    return results
+
+
 def test_an_untrained_fast_policy_decodes_well_formed_chunks_with_exact_length_decoding(tmp_path):
     """Free decoding of an untrained head misses FAST's exact T x D coefficients on every row; exact-length
     decoding (the default) never does, and each chunk still comes from the head's own choices."""
     FITS["fast"]().save_pretrained(tmp_path)
-    batch = policy_batch(8)
-    repaired = {}
-    for ruled in (False, True):
-        policy = make_policy(tmp_path, exact_length_decoding=ruled).eval()
-        chunk = policy.predict_action_chunk(batch)
-        assert torch.isfinite(chunk).all()
-        repaired[ruled] = policy.repaired_chunks
-    assert repaired == {False: 8, True: 0}
+    results = _untrained_decoding(tmp_path, "exact_length_decoding")
+    assert {ruled: repaired for ruled, (repaired, _) in results.items()} == {False: 8, True: 0}
+
+
+def test_an_untrained_vqvla_policy_chooses_each_positions_level_ids_with_level_range_decoding(tmp_path):
+    """VQ-VLA's levels own different ids (level i: i x codebook_size ...); an untrained head decoding freely picks
+    another level's id somewhere in most rows, which then run as no motion. Level-range decoding (the default)
+    allows only each position's level, so no row needs repair."""
+    FITS["vqvla"]().save_pretrained(tmp_path)
+    results = _untrained_decoding(tmp_path, "level_range_decoding")
+    (free, _), (ruled, ids) = results[False], results[True]
+    assert free > 0 and ruled == 0
+    levels = torch.arange(ids.shape[1]) // (ids.shape[1] // 2)  # two levels of equal length, 32 codes each
+    assert torch.equal(ids // 32, levels.expand_as(ids))
+
+
+def test_level_range_decoding_applies_only_where_levels_own_different_ids(saved_tokenizer):
+    kind, path = saved_tokenizer
+    rule = make_policy(path).decoding_rule
+    assert type(rule).__name__ == {"binning": "NoneType", "fast": "ExactLength", "vqvla": "LevelRanges"}[kind]
+    assert make_policy(path, level_range_decoding=False, exact_length_decoding=False).decoding_rule is None
 
 
 def test_rollout_log_records_every_chunk_boundary_of_select_action(tmp_path):

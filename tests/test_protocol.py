@@ -32,17 +32,19 @@ def test_presets_parse_with_lerobots_config_classes():
     assert len(evaluation.env.task.split(",")) == 12 and evaluation.eval.n_episodes == 10
 
 
-def _run(out: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, **QUICK, "OUT": str(out)}
+def _run(out: Path, **extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **QUICK, "OUT": str(out), **extra}
     return subprocess.run(["bash", str(ROOT / "scripts/metaworld_protocol.sh")], capture_output=True, text=True,
                           env=env, timeout=2400)  # fmt: skip
 
 
 @pytest.mark.slow
 def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
-    proc = _run(tmp_path)
+    proc = _run(tmp_path, JOBS="2")  # jobs at once, each job's output in its log; the rerun below is sequential
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "runs" / "actioncodec" / "eval").iterdir()) == ["2"]
+    assert "End of training" in (tmp_path / "runs" / "actioncodec" / "train.log").read_text()
+    assert "End of eval" in (tmp_path / "runs" / "actioncodec" / "eval" / "2.log").read_text()
+    assert sorted(p.name for p in (tmp_path / "runs" / "actioncodec" / "eval").iterdir()) == ["2", "2.log"]
     record = json.loads((tmp_path / "tokenizers.json").read_text())
     assert set(record["runs"]) == {"actioncodec"} and set(record["runs"]["actioncodec"]) == {"2"}
     tasks = {row["task"] for row in record["runs"]["actioncodec"]["2"]["tasks"]}

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from transformers import DynamicCache, LlamaConfig, LlamaModel
 
-from ..decoding import ExactLength, decode_autoregressively
+from ..decoding import DecodingRule, decode_autoregressively
 from ..text_encoders import HashingTextEncoder
 from .action_expert import PrefixContext
 
@@ -115,10 +115,10 @@ class CompactBackbone(nn.Module):
         temperature: float = 0.0,
         top_k: int | None = None,
         stop_token: int | None = None,
-        exact_length: ExactLength | None = None,
+        rule: DecodingRule | None = None,
     ) -> Tensor:
         """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`,
-        constrained by `exact_length`)."""
+        constrained by `rule`)."""
         cache = DynamicCache()
 
         def next_logits(previous: Tensor | None) -> Tensor:
@@ -129,6 +129,4 @@ class CompactBackbone(nn.Module):
             hidden = self.decoder(inputs_embeds=step_input, past_key_values=cache, use_cache=True).last_hidden_state
             return self.head(hidden[:, -1])
 
-        return decode_autoregressively(
-            next_logits, self.num_action_tokens, temperature, top_k, stop_token, exact_length
-        )
+        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k, stop_token, rule)

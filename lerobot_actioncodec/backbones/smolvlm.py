@@ -34,7 +34,7 @@ from transformers import (
 )
 from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE, get_image_prompt_string
 
-from ..decoding import ExactLength, decode_autoregressively
+from ..decoding import DecodingRule, decode_autoregressively
 from .action_expert import PrefixContext
 from .tiny_smolvlm import TINY_RANDOM_VLM, byte_level_tokenizer, tiny_smolvlm_config
 
@@ -235,10 +235,10 @@ class SmolVLMBackbone(nn.Module):
         temperature: float = 0.0,
         top_k: int | None = None,
         stop_token: int | None = None,
-        exact_length: ExactLength | None = None,
+        rule: DecodingRule | None = None,
     ) -> Tensor:
         """n ids [B, n] over the action vocabulary, decoded with a KV cache (ending early at `stop_token`,
-        constrained by `exact_length`)."""
+        constrained by `rule`)."""
         cache = DynamicCache()
         mask = prompt.attention_mask
 
@@ -252,6 +252,4 @@ class SmolVLMBackbone(nn.Module):
             hidden = self._language_model_pass(**inputs, attention_mask=mask, past_key_values=cache, use_cache=True)
             return self.action_logits(hidden[:, -1])
 
-        return decode_autoregressively(
-            next_logits, self.num_action_tokens, temperature, top_k, stop_token, exact_length
-        )
+        return decode_autoregressively(next_logits, self.num_action_tokens, temperature, top_k, stop_token, rule)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..decoding import ExactLength
+from ..decoding import DecodingRule, ExactLength, LevelRanges
 from .interface import PAD_ID, TokenSequences, to_grid
 
 IGNORE_INDEX = -100  # cross-entropy's default ignore index: padding after the end token
@@ -101,3 +101,25 @@ def exact_length_rule(tokenizer: Any, layout: ActionTokenLayout) -> ExactLength 
     if len(symbols) != layout.head_vocab_size:
         raise ValueError(f"tokenizer has {len(symbols) - 1} ids with symbol counts: expected {layout.vocab_size}")
     return ExactLength(symbols, int(tokenizer.symbols_per_chunk), layout.end_token)
+
+
+def level_ranges_rule(tokenizer: Any, layout: ActionTokenLayout) -> LevelRanges | None:
+    """The per-position id ranges of a fixed-budget tokenizer whose levels own different ids (`token_levels`:
+    VQ-VLA, NAC); None for any other, and for one whose every position takes every id (ActionCodec, binning)."""
+    levels = getattr(tokenizer, "token_levels", None)
+    if layout.variable or levels is None:
+        return None
+    rule = LevelRanges.from_levels([tuple(level) for level in levels], layout.head_vocab_size)
+    if rule.allowed.shape[0] != layout.positions:
+        raise ValueError(f"tokenizer levels cover {rule.allowed.shape[0]} positions: expected {layout.positions}")
+    return None if bool(rule.allowed.all()) else rule
+
+
+def decoding_rule(
+    tokenizer: Any, layout: ActionTokenLayout, exact_length: bool = True, level_ranges: bool = True
+) -> DecodingRule | None:
+    """The constrained-decoding rule a head applies to this tokenizer, if any (each can be turned off)."""
+    rule = exact_length_rule(tokenizer, layout) if exact_length else None
+    if rule is None and level_ranges:
+        rule = level_ranges_rule(tokenizer, layout)
+    return rule

@@ -87,6 +87,10 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # only ids that keep the stream able to decode to exactly T x D coefficients, and the end token exactly
     # there, so a sequence never needs repair for its length. False: free decoding (FAST as pi0-FAST decodes).
     exact_length_decoding: bool = True
+    # Fixed-budget tokenizers whose levels own different ids (VQ-VLA's residual levels, NAC's codebooks): allow, at
+    # each position, only its level's ids, so no sequence needs repair for an id of another level. False: any id
+    # anywhere (a wrong-level id makes the row repaired, i.e. no motion by default).
+    level_range_decoding: bool = True
     # A JSON-lines file each predicted chunk appends its boundary jump, in-chunk step and no-motion/repair counts
     # to (rollout_log.py), e.g. --policy.rollout_log=<lerobot-eval output_dir>/rollout_log.jsonl; None: off.
     rollout_log: str | None = None

@@ -26,7 +26,7 @@ from ...fsdp import transformer_block_names
 from ...model_card import ModelCardMixin, Rows
 from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
-from ...tokenizers.layout import IGNORE_INDEX, exact_length_rule
+from ...tokenizers.layout import IGNORE_INDEX, decoding_rule
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 from .configuration_actioncodec import ActionCodecConfig
 
@@ -89,7 +89,9 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         config.validate_features()
         self.tokenizer = self._load_tokenizer(config, tokenizer_files)
         self.layout = config.layout
-        self.exact_length = exact_length_rule(self.tokenizer, self.layout)
+        self.decoding_rule = decoding_rule(
+            self.tokenizer, self.layout, config.exact_length_decoding, config.level_range_decoding
+        )
         self.image_keys = sorted(config.image_features)
         state_keys = [k for k, f in config.input_features.items() if f.type is FeatureType.STATE]
         self.state_key = state_keys[0] if state_keys else None
@@ -236,8 +238,9 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
     def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
         """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies)."""
         cfg = self.config
-        rule = self.exact_length if cfg.exact_length_decoding else None
-        return self.backbone.generate(self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token, rule)
+        return self.backbone.generate(
+            self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token, self.decoding_rule
+        )
 
     @torch.no_grad()
     def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
