@@ -8,6 +8,7 @@ Heavy modules (the networks) load lazily, so LeRobot's command-line start-up sta
 
 from typing import Any
 
+from .libero_assets import prepare_libero
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from .policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
 from .policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
@@ -16,6 +17,7 @@ from .policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerC
 from .rendering import default_headless_renderer
 
 default_headless_renderer()
+prepare_libero()
 
 __version__ = "0.1.0"
 __all__ = [

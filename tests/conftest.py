@@ -1,7 +1,11 @@
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("WANDB_MODE", "disabled")
+# LIBERO's config.yaml (written on import when LIBERO is installed, libero_assets.py) goes to a scratch folder,
+# not the user's ~/.libero
+os.environ.setdefault("LIBERO_CONFIG_PATH", tempfile.mkdtemp(prefix="libero_config_"))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
