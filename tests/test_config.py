@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from lerobot.configs.policies import PreTrainedConfig
 
 from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
@@ -123,3 +124,29 @@ def test_paper_preset_parses_through_lerobot_train_parser(monkeypatch):
     assert isinstance(cfg.policy, ActionCodecTokenizerConfig)
     assert (cfg.policy.dim, cfg.policy.num_tokens, cfg.policy.codebook_size, cfg.batch_size) == (512, 16, 2048, 8192)
     assert cfg.policy.action_delta_indices == list(range(21))  # libero_franka: 1 s at 20 Hz + 1 shift step
+
+
+def test_libero_paper_policy_preset_is_table_7_with_lerobots_image_transforms():
+    """configs/libero/policy_paper.json: the paper's VLA recipe (Table 7) through LeRobot's own parser and its
+    `--dataset.image_transforms`: random crop of 87.5% per side, brightness/contrast/saturation 0.2, hue 0.05."""
+    from pathlib import Path
+
+    import draccus
+    from lerobot.configs.train import TrainPipelineConfig
+    from lerobot.transforms.transforms import ImageTransforms
+
+    from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
+
+    preset = Path(__file__).parents[1] / "configs" / "libero" / "policy_paper.json"
+    cfg = draccus.parse(TrainPipelineConfig, config_path=str(preset), args=["--dataset.repo_id=local/x"])
+    assert isinstance(cfg.policy, ActionCodecConfig) and cfg.policy.backbone == "smolvlm"
+    scheduler = cfg.policy.get_scheduler_preset()
+    assert (cfg.policy.optimizer_lr, scheduler.num_warmup_steps, scheduler.num_decay_steps, scheduler.decay_lr) == (
+        1e-4, 1000, 30_000, 1e-5)  # fmt: skip
+    assert cfg.steps == 30_000 and cfg.batch_size * 4 == 128  # 4 processes (accelerate launch) give Table 7's 128
+    transforms = ImageTransforms(cfg.dataset.image_transforms)
+    assert sorted(transforms.transforms) == ["brightness", "contrast", "crop", "hue", "saturation"]
+    assert transforms.tf.n_subset == 5  # every transform on every frame, not a random subset
+    image = torch.rand(3, 256, 256)
+    out = transforms(image)
+    assert out.shape == image.shape and not torch.equal(out, image)
