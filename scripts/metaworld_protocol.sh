@@ -14,8 +14,8 @@
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
 # JOBS=N trains the runs and evaluates the checkpoints N at a time (each job's output in a .log file beside its
 # results). Sizes are environment variables, e.g. the quick version the slow tests run:
-#   TASKS=reach-v3,drawer-close-v3 EPISODES_PER_TASK=2 TOKENIZER_STEPS=4 POLICY_STEPS=2 SAVE_FREQ=2 \
-#     EVAL_EPISODES=1 RUNS=actioncodec bash scripts/metaworld_protocol.sh
+#   TASKS=reach-v3,drawer-close-v3 EVAL_TASKS=drawer-close-v3 EPISODES_PER_TASK=2 TOKENIZER_STEPS=4 POLICY_STEPS=2 \
+#     SAVE_FREQ=2 EVAL_EPISODES=1 RUNS=actioncodec bash scripts/metaworld_protocol.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,6 +27,7 @@ for key in sys.argv[2].split("."): value = value[key]
 print(value)' "$@"; }
 OUT=${OUT:-outputs/protocol}
 TASKS=${TASKS:-$(preset "$EVAL_PRESET" env.task)}
+EVAL_TASKS=${EVAL_TASKS:-$TASKS}  # the tasks evaluated (default: all the policies learn)
 EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}
 POLICY_STEPS=${POLICY_STEPS:-$(preset "$TRAIN_PRESET" steps)}
 SAVE_FREQ=${SAVE_FREQ:-$((POLICY_STEPS / 4))}
@@ -124,7 +125,7 @@ eval_checkpoint() {
   [ -f "$eval_dir/eval_info.json" ] && return 0
   echo "-- $name, step $step"
   rm -rf "$eval_dir"
-  quiet "$eval_dir.log" "$bin/lerobot-eval" --config_path="$EVAL_PRESET" --env.task="$TASKS" \
+  quiet "$eval_dir.log" "$bin/lerobot-eval" --config_path="$EVAL_PRESET" --env.task="$EVAL_TASKS" \
     --eval.n_episodes="$EVAL_EPISODES" --policy.path="$checkpoint/pretrained_model" --policy.device="$DEVICE" \
     --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
 }

@@ -5,27 +5,25 @@ Rollouts run inside LeRobot's own `lerobot.envs.metaworld.MetaworldEnv`, so the 
 `lerobot-eval` feeds a policy. MetaWorld's scripted expert for each task acts, optionally with Gaussian action
 noise for diversity, and only successful episodes are kept.
 
-Collection is resumable: a record next to LeRobot's metadata (`meta/actioncodec_collection.json`) keeps the
-settings and how many attempts each task used, so running the same command again adds only the missing
-episodes (and does nothing once the dataset is complete), with the same seeds an uninterrupted run would use.
+Collection is resumable (data/collection.py): running the same command again adds only the missing episodes,
+with the same seeds an uninterrupted run would use.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ..rendering import configure_renderer
+from .collection import CollectionRecord, CollectionSummary, DatasetSpec, check_sizes, collect
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +35,6 @@ EPISODE_LIMIT = 500  # MetaWorld's max_path_length; lerobot-eval truncates there
 STATE_NAMES = ["hand_x", "hand_y", "hand_z", "gripper_opening"]
 ACTION_NAMES = ["delta_x", "delta_y", "delta_z", "gripper_effort"]
 ROBOT_TYPE = "metaworld_sawyer"  # the name of this embodiment in configs/embodiments.json
-RECORD_FILE = "meta/actioncodec_collection.json"
 MUJOCO_RANGE = ((3, 3), (3, 4))  # metaworld 3.0 breaks on MuJoCo >= 3.4 (mocap weld data layout changed)
 
 
@@ -58,9 +55,7 @@ class CollectionSettings:
     def __post_init__(self) -> None:
         if not self.tasks:
             raise ValueError("tasks: expected at least one MetaWorld task name, e.g. 'push-v3'")
-        for name in ("episodes_per_task", "image_size", "max_steps", "attempts_per_episode"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)}: expected an integer >= 1")
+        check_sizes(self)
         if self.max_steps > EPISODE_LIMIT:
             raise ValueError(f"max_steps={self.max_steps}: expected <= {EPISODE_LIMIT}, MetaWorld's episode limit")
         if not 0.0 <= self.action_noise <= 1.0:
@@ -69,20 +64,6 @@ class CollectionSettings:
     def data_defining(self) -> dict[str, Any]:
         """The settings a resumed collection must share with the first run (the rest may grow)."""
         return {k: getattr(self, k) for k in ("seed", "image_size", "action_noise", "max_steps", "video")}
-
-
-@dataclass
-class CollectionSummary:
-    root: str
-    episodes: dict[str, int] = field(default_factory=dict)  # task -> successful episodes in the dataset
-    attempts: dict[str, int] = field(default_factory=dict)  # task -> expert rollouts tried so far
-    new_episodes: int = 0
-    new_frames: int = 0
-    seconds: float = 0.0
-
-    @property
-    def seconds_per_frame(self) -> float:
-        return self.seconds / self.new_frames if self.new_frames else float("nan")
 
 
 def import_lerobot_metaworld() -> ModuleType:
@@ -185,71 +166,25 @@ def rollout_expert(
     return frames, False
 
 
-class CollectionRecord:
-    """The sidecar file that makes a collection resumable: its settings and per-task progress."""
-
-    def __init__(self, root: Path, settings: CollectionSettings):
-        self.path = root / RECORD_FILE
-        self.settings = settings
-        self.episodes: dict[str, int] = {}
-        self.attempts: dict[str, int] = {}
-
-    @classmethod
-    def open(cls, root: Path, settings: CollectionSettings) -> CollectionRecord | None:
-        """The record of an earlier collection into `root` (None for a new root), checked against `settings`."""
-        record = cls(root, settings)
-        if not root.exists():
-            return None
-        if not record.path.is_file():
-            raise ValueError(
-                f"root={str(root)!r} exists but was not written by actioncodec-collect-metaworld "
-                f"(no {RECORD_FILE}); choose a new --root or remove the directory"
-            )
-        saved = json.loads(record.path.read_text())
-        for key, value in settings.data_defining().items():
-            earlier = saved["settings"].get(key)
-            if earlier != value:
-                raise ValueError(
-                    f"{key}={value!r} differs from the collection already in {root} ({key}={earlier!r}); "
-                    "pass the same value to resume, or choose a new --root"
-                )
-        record.episodes = {k: int(v) for k, v in saved["episodes"].items()}
-        record.attempts = {k: int(v) for k, v in saved["attempts"].items()}
-        return record
-
-    def write(self) -> None:
-        payload = {"settings": self.settings.data_defining(), "episodes": self.episodes, "attempts": self.attempts}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(payload, indent=2) + "\n")
-
-
 def _episode_rng(seed: int, task: str, attempt: int) -> np.random.Generator:
     """Seeds depend on the task's name, not its position, so adding tasks never changes other tasks' episodes."""
     return np.random.default_rng([seed, zlib.crc32(task.encode()), attempt])
 
 
-def _open_dataset(root: Path, repo_id: str, settings: CollectionSettings, resume: bool) -> Any:
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+class _TaskRollouts:
+    """One MetaWorld task's env and expert (data/collection.py's TaskRollouts)."""
 
-    if resume:
-        dataset = LeRobotDataset.resume(repo_id, root=root, image_writer_threads=2)
-        expected = metaworld_features(settings.image_size, settings.video)
-        for key, feature in expected.items():
-            if tuple(dataset.meta.features[key]["shape"]) != feature["shape"]:
-                raise ValueError(
-                    f"dataset in {root}: feature {key!r} has shape {dataset.meta.features[key]['shape']}, "
-                    f"expected {feature['shape']}"
-                )
-        return dataset
-    return LeRobotDataset.create(
-        repo_id,
-        fps=FPS,
-        features=metaworld_features(settings.image_size, settings.video),
-        root=root,
-        robot_type=ROBOT_TYPE,
-        use_videos=settings.video,
-        image_writer_threads=2,
-    )
+    def __init__(self, lerobot_metaworld: ModuleType, task: str, settings: CollectionSettings):
+        self.task, self.settings = task, settings
+        self.description = lerobot_metaworld.TASK_DESCRIPTIONS[task]
+        self.env = make_env(lerobot_metaworld, task, settings.image_size)
+
+    def rollout(self, attempt: int) -> tuple[list[dict[str, np.ndarray]], bool]:
+        rng = _episode_rng(self.settings.seed, self.task, attempt)
+        return rollout_expert(self.env, rng, self.settings.action_noise, self.settings.max_steps)
+
+    def close(self) -> None:
+        self.env.close()
 
 
 def collect_metaworld(
@@ -260,66 +195,10 @@ def collect_metaworld(
     tasks = expand_tasks(
         settings.tasks, list(lerobot_metaworld.TASK_DESCRIPTIONS), lerobot_metaworld.DIFFICULTY_TO_TASKS
     )
-    root = Path(root)
-    record = CollectionRecord.open(root, settings)
-    resume = record is not None
-    record = record or CollectionRecord(root, settings)
-    summary = CollectionSummary(root=str(root))
-    missing = {t: max(0, settings.episodes_per_task - record.episodes.get(t, 0)) for t in tasks}
-    if not any(missing.values()):
-        logger.info("%s already holds %d episodes of each task; nothing to collect", root, settings.episodes_per_task)
-        summary.episodes, summary.attempts = dict(record.episodes), dict(record.attempts)
-        return summary
-
-    dataset = _open_dataset(root, repo_id, settings, resume)
-    start = time.perf_counter()
-    bar = tqdm(total=sum(missing.values()), desc="metaworld expert episodes", unit="ep", disable=not progress)
-    try:
-        for task in tasks:
-            if missing[task]:
-                _collect_task(lerobot_metaworld, dataset, record, task, settings, summary, bar)
-    finally:
-        bar.close()
-        dataset.finalize()
-        summary.seconds = time.perf_counter() - start
-        summary.episodes, summary.attempts = dict(record.episodes), dict(record.attempts)
-    return summary
-
-
-def _collect_task(
-    lerobot_metaworld: ModuleType,
-    dataset: Any,
-    record: CollectionRecord,
-    task: str,
-    settings: CollectionSettings,
-    summary: CollectionSummary,
-    bar: tqdm,
-) -> None:
-    description = lerobot_metaworld.TASK_DESCRIPTIONS[task]
-    budget = settings.episodes_per_task * settings.attempts_per_episode
-    env = make_env(lerobot_metaworld, task, settings.image_size)
-    try:
-        while record.episodes.get(task, 0) < settings.episodes_per_task:
-            attempt = record.attempts.get(task, 0)
-            if attempt >= budget:
-                raise RuntimeError(
-                    f"task {task!r}: only {record.episodes.get(task, 0)} of {settings.episodes_per_task} expert "
-                    f"episodes succeeded in {attempt} attempts; lower --action-noise or raise --max-steps "
-                    "(the episodes kept so far stay in the dataset; rerun to resume)"
-                )
-            bar.set_postfix(task=task, attempt=attempt)
-            frames, success = rollout_expert(
-                env, _episode_rng(settings.seed, task, attempt), settings.action_noise, settings.max_steps
-            )
-            if success:
-                for frame in frames:
-                    dataset.add_frame({**frame, "task": description})
-                dataset.save_episode()
-                record.episodes[task] = record.episodes.get(task, 0) + 1
-                summary.new_episodes += 1
-                summary.new_frames += len(frames)
-                bar.update()
-            record.attempts[task] = attempt + 1
-            record.write()
-    finally:
-        env.close()
+    root, tool = Path(root), "actioncodec-collect-metaworld"
+    record = CollectionRecord.open_or_new(root, settings.data_defining(), tool)
+    features = metaworld_features(settings.image_size, settings.video)
+    spec = DatasetSpec(repo_id, features, FPS, ROBOT_TYPE, settings.video)
+    return collect(root, spec, record, tasks, settings.episodes_per_task, settings.attempts_per_episode,
+                   lambda task: _TaskRollouts(lerobot_metaworld, task, settings), progress,
+                   failure_hint="lower --action-noise or raise --max-steps")  # fmt: skip
