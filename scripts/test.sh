@@ -9,4 +9,4 @@ bash scripts/setup.sh
 source scripts/venv.sh
 ensure_venv .venv-base .
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled ACTIONCODEC_BASE_PYTHON="$PWD/.venv-base/bin/python"
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q --durations=25 "$@"  # the slowest tests, to keep CI inside its budget
