@@ -4,17 +4,16 @@ LIBERO's demonstrations come from the Hub; this expert makes them offline. Rollo
 `lerobot.envs.libero.LiberoEnv`, and every recorded observation goes through the same two steps lerobot-eval
 applies before a policy sees it (`preprocess_observation`, then the LIBERO env processor, which turns both
 cameras by 180 degrees and builds the 8-D state: end-effector position, axis-angle, two gripper joints), so the
-keys, shapes, image orientation, state layout, fps and task strings are those of lerobot-eval and of LeRobot's
-public LIBERO datasets. Collection is resumable (data/collection.py); attempt k of a task starts from LIBERO's
-k-th fixed initial state.
+keys, shapes, image orientation, state layout, fps and task strings are those of lerobot-eval (whose processor
+turns images to the orientation of LeRobot's public LIBERO datasets). Collection is resumable
+(data/collection.py); attempt k of a task starts from LIBERO's k-th fixed initial state.
 
-The expert It reads the object and target
-positions from the simulator (`{name}_pos` in robosuite's raw observation) and the goal from the task's BDDL
-(`(In obj target_contain_region)` or `(On obj target)`), and drives LIBERO's default OSC_POSE delta controller
-(action `[dx, dy, dz, dax, day, daz, grip]` in [-1, 1], 1.0 being about 5 cm per 20 Hz step, grip -1 open and
-+1 closed) through phases: above the object, down to it, close, lift to a carry height relative to the scene,
-over the target, down onto it, open, retreat. A proportional controller on position with the orientation
-held; no learned part.
+The expert reads the object and target positions from the simulator (`{name}_pos` in robosuite's raw
+observation) and the goal from the task's BDDL (`(In obj target_contain_region)` or `(On obj target)`), and
+drives LIBERO's default OSC_POSE delta controller (action `[dx, dy, dz, dax, day, daz, grip]` in [-1, 1], 1.0
+being about 5 cm per 20 Hz step, grip -1 open and +1 closed) through phases: above the object, down to it,
+close, lift to a carry height relative to the scene, over the target, down onto it, open, retreat. A
+proportional controller on position with the orientation held; no learned part.
 """
 
 from __future__ import annotations
