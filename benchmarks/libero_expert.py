@@ -10,22 +10,15 @@ import argparse
 import json
 import time
 
-from lerobot.envs.libero import LiberoEnv, _get_suite
 from tqdm import tqdm
 
-import lerobot_actioncodec  # noqa: F401  (prepares LIBERO's config and assets, libero_assets.py)
-from lerobot_actioncodec.data.libero import PickPlaceExpert, pick_and_place_goal
-
-
-def task_ids(spec: str) -> list[int]:
-    """'0-9' or '0,3,5' -> ids."""
-    if "-" in spec:
-        first, last = (int(x) for x in spec.split("-"))
-        return list(range(first, last + 1))
-    return [int(x) for x in spec.split(",")]
+from lerobot_actioncodec.cli.collect_libero import parse_task_ids
+from lerobot_actioncodec.data.libero import PickPlaceExpert, libero_suite, pick_and_place_goal
 
 
 def run_task(suite, suite_name: str, task_id: int, episodes: int, image_size: int, max_steps: int) -> dict:
+    from lerobot.envs.libero import LiberoEnv  # imports LIBERO: after this package prepared its config and assets
+
     env = LiberoEnv(suite, task_id, suite_name, observation_width=image_size, observation_height=image_size,
                     obs_type="pixels_agent_pos")  # fmt: skip
     row = {"task_id": task_id, "task": env.task, "episodes": episodes, "successes": 0, "steps": []}
@@ -60,9 +53,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=128, help="camera frames (rendered, not used)")
     parser.add_argument("--max-steps", type=int, default=300)
     args = parser.parse_args()
-    suite = _get_suite(args.suite)
+    suite = libero_suite(args.suite)
     rows = [run_task(suite, args.suite, t, args.episodes, args.image_size, args.max_steps)
-            for t in tqdm(task_ids(args.tasks), desc=f"{args.suite} tasks")]  # fmt: skip
+            for t in tqdm(parse_task_ids(args.tasks), desc=f"{args.suite} tasks")]  # fmt: skip
     print("| task | successes | mean steps | s per episode |\n|---|---:|---:|---:|")
     for row in rows:
         if "not_scripted" in row:

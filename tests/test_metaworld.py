@@ -257,3 +257,13 @@ def test_rollout_that_never_succeeds_is_reported_as_failed():
     env = _ScriptedEnv()
     frames, success = mw.rollout_expert(env, np.random.default_rng(0), action_noise=0.0, max_steps=3)
     assert not success and len(frames) == 3
+
+
+@pytest.mark.parametrize("flag", ["--attempts-per-episode", "--episodes-per-task", "--max-steps"])
+def test_collector_arguments_below_one_are_refused_naming_the_field(flag, tmp_path):
+    from lerobot_actioncodec.cli.collect_metaworld import main
+
+    field = flag.removeprefix("--").replace("-", "_")
+    with pytest.raises(ValueError, match=f"{field}=0: expected an integer >= 1"):
+        main(["--root", str(tmp_path / "data"), flag, "0"])
+    assert not (tmp_path / "data").exists()

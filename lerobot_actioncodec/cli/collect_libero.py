@@ -29,13 +29,13 @@ def parse_task_ids(spec: str) -> tuple[int, ...]:
 
 def main(argv: list[str] | None = None) -> None:
     defaults = LiberoCollectionSettings()
-    parser = collector_parser(__doc__, "local/libero_experts", defaults.episodes_per_task)
+    parser = collector_parser(__doc__, "local/libero_experts", defaults)
     parser.add_argument("--suite", default=defaults.suite, help="LIBERO suite, e.g. libero_object")
     parser.add_argument("--task-ids", type=parse_task_ids, default=defaults.task_ids, help="e.g. 0-9 or 0,3,5")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="square camera frames in pixels")
     parser.add_argument("--max-steps", type=int, default=defaults.max_steps, help="drop attempts not done by then")
     args = parser.parse_args(argv)
-    settings = LiberoCollectionSettings(suite=args.suite, task_ids=args.task_ids, **shared_settings(args, defaults))
+    settings = LiberoCollectionSettings(suite=args.suite, task_ids=args.task_ids, **shared_settings(args))
     print_summary(collect_libero(args.root, args.repo_id, settings, progress=not args.no_progress))
 
 

@@ -12,7 +12,7 @@ from .collection_args import collector_parser, print_summary, shared_settings
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = collector_parser(__doc__, "local/metaworld_experts", CollectionSettings.episodes_per_task)
+    parser = collector_parser(__doc__, "local/metaworld_experts", CollectionSettings)
     parser.add_argument(
         "--tasks", default=",".join(DEFAULT_TASKS),
         help="comma-separated task names (push-v3, ...) or LeRobot's groups (easy, medium, hard, very_hard)",
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         tasks=tuple(t for t in args.tasks.split(",") if t.strip()),
         seed=args.seed,
         action_noise=args.action_noise,
-        **shared_settings(args, CollectionSettings),
+        **shared_settings(args),
     )
     print_summary(collect_metaworld(args.root, args.repo_id, settings, progress=not args.no_progress))
 

@@ -11,9 +11,10 @@ from typing import Any
 from ..data.collection import SIZES, CollectionSummary
 
 
-def collector_parser(doc: str, repo_id: str, episodes_per_task: int) -> argparse.ArgumentParser:
+def collector_parser(doc: str, repo_id: str, defaults: Any) -> argparse.ArgumentParser:
     """A collector's parser with the arguments every collector takes (--root, --repo-id, --episodes-per-task,
-    --attempts-per-episode, --video, --no-progress); the caller adds its own and the sizes with its defaults."""
+    --attempts-per-episode, --video, --no-progress; defaults from the collector's settings class `defaults`); the
+    caller adds its own, --image-size and --max-steps among them."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # LeRobot's AV1 encoder (SVT-AV1) prints ~25 info lines per episode; keep errors only unless asked.
     os.environ.setdefault("SVT_LOG", "1")
@@ -22,8 +23,9 @@ def collector_parser(doc: str, repo_id: str, episodes_per_task: int) -> argparse
         "--root", required=True, help="dataset directory (created, or resumed if it holds a collection)"
     )
     parser.add_argument("--repo-id", default=repo_id)
-    parser.add_argument("--episodes-per-task", type=int, default=episodes_per_task, help="episodes kept per task")
-    parser.add_argument("--attempts-per-episode", type=int, default=None,
+    parser.add_argument("--episodes-per-task", type=int, default=defaults.episodes_per_task,
+                        help="episodes kept per task")  # fmt: skip
+    parser.add_argument("--attempts-per-episode", type=int, default=defaults.attempts_per_episode,
                         help="give up on a task after episodes x this many attempts")  # fmt: skip
     parser.add_argument(
         "--video", action=argparse.BooleanOptionalAction, default=True,
@@ -33,11 +35,9 @@ def collector_parser(doc: str, repo_id: str, episodes_per_task: int) -> argparse
     return parser
 
 
-def shared_settings(args: argparse.Namespace, defaults: Any) -> dict[str, Any]:
-    """The settings every collector takes, from the parsed arguments (unset ones from `defaults`)."""
-    values = {name: getattr(args, name) for name in SIZES}
-    values["attempts_per_episode"] = values["attempts_per_episode"] or defaults.attempts_per_episode
-    return {**values, "video": args.video}
+def shared_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings every collector takes, from the parsed arguments."""
+    return {**{name: getattr(args, name) for name in SIZES}, "video": args.video}
 
 
 def print_summary(summary: CollectionSummary) -> None:
