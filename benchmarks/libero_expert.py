@@ -13,35 +13,25 @@ import time
 from tqdm import tqdm
 
 from lerobot_actioncodec.cli.collect_libero import parse_task_ids
-from lerobot_actioncodec.data.libero import PickPlaceExpert, libero_suite, pick_and_place_goal
+from lerobot_actioncodec.data.libero import LiberoCollectionSettings, LiberoExpertTask, libero_suite
 
 
-def run_task(suite, suite_name: str, task_id: int, episodes: int, image_size: int, max_steps: int) -> dict:
-    from lerobot.envs.libero import LiberoEnv  # imports LIBERO: after this package prepared its config and assets
-
-    env = LiberoEnv(suite, task_id, suite_name, observation_width=image_size, observation_height=image_size,
-                    obs_type="pixels_agent_pos")  # fmt: skip
-    row = {"task_id": task_id, "task": env.task, "episodes": episodes, "successes": 0, "steps": []}
+def run_task(suite, settings: LiberoCollectionSettings, task_id: int, episodes: int) -> dict:
+    """The expert from initial states 0..episodes-1 of one task, with the collector's own rollouts."""
     try:
-        env.reset(seed=0)
-        try:
-            obj, target = pick_and_place_goal(env._env.env.parsed_problem["goal_state"])
-        except ValueError as error:
-            return {**row, "episodes": 0, "not_scripted": str(error)}
+        task = LiberoExpertTask(suite, task_id, settings)
+    except ValueError as error:
+        return {"task_id": task_id, "task": suite.get_task(task_id).language, "episodes": 0, "not_scripted": str(error)}
+    row = {"task_id": task_id, "task": task.description, "episodes": episodes, "successes": 0, "steps": []}
+    try:
         start = time.perf_counter()
-        for episode in range(episodes):
-            if episode:
-                env.reset(seed=episode)  # the next of the task's fixed initial states
-            expert = PickPlaceExpert(obj, target)
-            for step in range(1, max_steps + 1):
-                _, _, terminated, _, info = env.step(expert.act(env._env.env._get_observations()))
-                if terminated:
-                    break
-            row["successes"] += bool(info["is_success"])
-            row["steps"].append(step)
+        for attempt in range(episodes):
+            frames, success = task.rollout(attempt)
+            row["successes"] += success
+            row["steps"].append(len(frames))
         row["seconds_per_episode"] = round((time.perf_counter() - start) / episodes, 1)
     finally:
-        env.close()
+        task.close()
     return row
 
 
@@ -50,12 +40,13 @@ def main() -> None:
     parser.add_argument("--suite", default="libero_object")
     parser.add_argument("--tasks", default="0-9", help="task ids: '0-9' or '0,3,5'")
     parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--image-size", type=int, default=128, help="camera frames (rendered, not used)")
+    parser.add_argument("--image-size", type=int, default=128, help="camera frames (rendered, as the collector)")
     parser.add_argument("--max-steps", type=int, default=300)
     args = parser.parse_args()
-    suite = libero_suite(args.suite)
-    rows = [run_task(suite, args.suite, t, args.episodes, args.image_size, args.max_steps)
-            for t in tqdm(parse_task_ids(args.tasks), desc=f"{args.suite} tasks")]  # fmt: skip
+    suite, task_ids = libero_suite(args.suite), parse_task_ids(args.tasks)
+    settings = LiberoCollectionSettings(suite=args.suite, task_ids=task_ids, image_size=args.image_size,
+                                        max_steps=args.max_steps)  # fmt: skip
+    rows = [run_task(suite, settings, t, args.episodes) for t in tqdm(task_ids, desc=f"{args.suite} tasks")]
     print("| task | successes | mean steps | s per episode |\n|---|---:|---:|---:|")
     for row in rows:
         if "not_scripted" in row:

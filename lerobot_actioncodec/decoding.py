@@ -97,13 +97,14 @@ class LevelRanges:
             rows += [row] * length
         return cls(torch.stack(rows))
 
-    def start(self, batch: int, device: torch.device) -> int:
-        return batch
+    def start(self, batch: int, device: torch.device) -> Tensor:
+        """The allowed ids per position on the logits' device, once per sequence: [B, positions, V]."""
+        return self.allowed.to(device).unsqueeze(0).expand(batch, -1, -1)
 
-    def mask(self, state: int, position: int, num_tokens: int) -> Tensor:
-        return self.allowed[position].expand(state, -1)
+    def mask(self, state: Tensor, position: int, num_tokens: int) -> Tensor:
+        return state[:, position]
 
-    def advance(self, state: int, chosen: Tensor) -> int:
+    def advance(self, state: Tensor, chosen: Tensor) -> Tensor:
         return state
 
 

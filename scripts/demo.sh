@@ -13,18 +13,18 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/lib.sh
 mkdir -p "$RUN_DIR"
-rm -rf "$RUN_DIR/tokenizer" "$RUN_DIR/policy" "$RUN_DIR/eval"
+rm -rf "$RUN_DIR/tokenizer" "$RUN_DIR/policy" "$RUN_DIR/eval" "$RUN_DIR/stage_times.tsv"
 
 echo "== 1/4 MetaWorld expert demonstrations -> $RUN_DIR/dataset ($EPISODES_PER_TASK episodes x $TASKS)"
-collect_demonstrations
+stage collect collect_demonstrations
 
 echo "== 2/4 lerobot-train --policy.type=actioncodec_tokenizer ($TOKENIZER_STEPS steps, $DEVICE), then its metrics"
-train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
-"$bin/actioncodec-tokenizer-metrics" --checkpoint "$DEMO_TOKENIZER" "${dataset[@]}" \
-  --output "$RUN_DIR/metrics.json" --report "$RUN_DIR/report.png"
+stage tokenizer train_demo_tokenizer_with_metrics
 
 echo "== 3/4 lerobot-train --policy.type=actioncodec --policy.backbone=compact ($POLICY_STEPS steps, $DEVICE)"
-train_policy "$DEMO_TOKENIZER" "$RUN_DIR/policy"
+stage policy train_policy "$DEMO_TOKENIZER" "$RUN_DIR/policy"
 
 echo "== 4/4 lerobot-eval --env.type=metaworld ($EVAL_EPISODES episodes per task)"
-evaluate_policy "$RUN_DIR/policy" "$RUN_DIR/eval"
+stage eval evaluate_policy "$RUN_DIR/policy" "$RUN_DIR/eval"
+echo "== wall time per stage (seconds)"
+cat "$RUN_DIR/stage_times.tsv"

@@ -10,7 +10,8 @@ POLICY_BATCH_SIZE=${POLICY_BATCH_SIZE:-16}
 N_ACTION_STEPS=${N_ACTION_STEPS:-10}
 EVAL_EPISODES=${EVAL_EPISODES:-10}
 DEVICE=${DEVICE:-cpu}
-REPO_ID=local/metaworld_experts
+REPO_ID=${REPO_ID:-local/metaworld_experts}
+EMBODIMENT=${EMBODIMENT:-metaworld_sawyer}  # the demonstrations' row in configs/embodiments.json
 bin=.venv/bin
 dataset=(--dataset.repo_id="$REPO_ID" --dataset.root="$RUN_DIR/dataset")
 # the same episodes without cameras, for the tokenizers (train_actioncodec_tokenizer writes it)
@@ -42,13 +43,29 @@ print([k for k, v in features.items() if v["dtype"] in ("video", "image")])' "$r
     --operation.type remove_feature --operation.feature_names "$cameras"
 }
 
+# stage NAME COMMAND...: run COMMAND and append "NAME<TAB>seconds" to $RUN_DIR/stage_times.tsv (wall time).
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  printf '%s\t%s\n' "$name" "$((SECONDS - start))" >>"$RUN_DIR/stage_times.tsv"
+}
+
 # train_actioncodec_tokenizer OUT: lerobot-train with the CPU preset (configs/tokenizer_cpu.json) on the
 # demonstrations' actions, $TOKENIZER_STEPS steps of it.
 train_actioncodec_tokenizer() {
   without_cameras "$REPO_ID" "$RUN_DIR/dataset" "$RUN_DIR/actions"
   "$bin/lerobot-train" --config_path=configs/tokenizer_cpu.json --policy.device="$DEVICE" \
-    --policy.embodiment_registry=configs/embodiments.json --policy.embodiment=metaworld_sawyer "${actions[@]}" \
+    --policy.embodiment_registry=configs/embodiments.json --policy.embodiment="$EMBODIMENT" "${actions[@]}" \
     --steps="$TOKENIZER_STEPS" --save_freq="$TOKENIZER_STEPS" --output_dir="$1"
+}
+
+# train_demo_tokenizer_with_metrics: the demo's tokenizer in $RUN_DIR/tokenizer, then its metrics.json and
+# report.png in $RUN_DIR (reconstruction, overlap and code usage on the demonstrations' actions).
+train_demo_tokenizer_with_metrics() {
+  train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
+  "$bin/actioncodec-tokenizer-metrics" --checkpoint "$DEMO_TOKENIZER" "${actions[@]}" \
+    --output "$RUN_DIR/metrics.json" --report "$RUN_DIR/report.png"
 }
 
 # post_train_rvq TOKENIZER OUT: RVQ post-training of a VQ tokenizer (3 levels; the encoder and level 0 frozen).

@@ -9,7 +9,8 @@
 #      the task string), a checkpoint every quarter of the budget;
 #   3. lerobot-eval of every checkpoint on every task (configs/eval/metaworld_protocol.json: 10 episodes per
 #      task, seed 1000), with the policy's rollout log (chunk-boundary jumps, no-motion chunks);
-#   4. actioncodec-success-curves: $OUT/tokenizers.png and $OUT/heads.png with their markdown and JSON.
+#   4. actioncodec-success-curves: $OUT/tokenizers.png, $OUT/heads.png and $OUT/knowledge_insulation.png (KI on
+#      ActionCodec, FAST and binning tokens) with their markdown and JSON.
 # It takes hours on 2 CPU cores. Every finished step is kept: run it again after an interruption and it goes on
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
 # JOBS=N trains the runs and evaluates the checkpoints N at a time (each job's output in a .log file beside its
@@ -36,8 +37,10 @@ DEVICE=${DEVICE:-cpu}
 JOBS=${JOBS:-1}  # policies trained and checkpoints evaluated at once: for a machine with many cores (and a GPU)
 # tokenizers under the autoregressive head, then the heads on ActionCodec (actioncodec is in both figures)
 TOKENIZER_RUNS="binning binning1000 binning1000_short fast vqvla nac actioncodec actioncodec_rvq"
-HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar"
-RUNS=${RUNS:-"$TOKENIZER_RUNS actioncodec_pd actioncodec_bar"}
+HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar actioncodec_ki"
+# knowledge insulation on each tokenizer's tokens (the paper's Table 1: KI on ActionCodec against KI on FAST)
+KI_RUNS="actioncodec_ki fast_ki binning_ki"
+RUNS=${RUNS:-"$TOKENIZER_RUNS actioncodec_pd actioncodec_bar $KI_RUNS"}
 bin=.venv/bin
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
 
@@ -68,7 +71,10 @@ run_spec() {
     actioncodec_rvq) echo "actioncodec $OUT/actioncodec_rvq_vq" ;;  # level-0 tokens, post-trained decoder
     actioncodec_pd) echo "actioncodec_pd $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
     actioncodec_bar) echo "actioncodec_bar $rvq" ;;
-    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS" >&2; return 1 ;;
+    actioncodec_ki) echo "actioncodec_ki $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
+    fast_ki) echo "actioncodec_ki $corpus/fitted/fast" ;;
+    binning_ki) echo "actioncodec_ki $corpus/fitted/binning" ;;
+    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS $KI_RUNS" >&2; return 1 ;;
   esac
 }
 
@@ -153,3 +159,5 @@ curves() {
 curves tokenizers "tokenizers, autoregressive head (compact), MetaWorld" $TOKENIZER_RUNS
 # shellcheck disable=SC2086
 curves heads "heads on ActionCodec (compact), MetaWorld" $HEAD_RUNS
+# shellcheck disable=SC2086
+curves knowledge_insulation "knowledge insulation (flow expert) on each tokenizer's tokens, MetaWorld" $KI_RUNS

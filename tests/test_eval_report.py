@@ -25,6 +25,15 @@ def test_rows_and_table():
     assert "| drawer-close-v3 | 3 | 2 | 67% | 8.00 |" in table and "| **all** | 4 | 2 | 50% | |" in table
 
 
+def test_libero_tasks_of_one_suite_are_named_by_suite_and_id():
+    def entry(task_id: int) -> dict:
+        return {"task_group": "libero_object", "task_id": task_id, "metrics": {"successes": [True]}}
+
+    rows = success_per_task({"per_task": [entry(0), entry(2)]})
+    assert [row["task"] for row in rows] == ["libero_object/0", "libero_object/2"]
+    assert success_per_task({"per_task": [entry(3)]})[0]["task"] == "libero_object/3"
+
+
 def test_cli_writes_json_and_rejects_other_files(tmp_path, capsys):
     (tmp_path / "eval_info.json").write_text(json.dumps(EVAL_INFO))
     main(["--eval-dir", str(tmp_path), "--output", str(tmp_path / "success.json")])

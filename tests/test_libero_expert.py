@@ -3,15 +3,19 @@ kinematic world (the end effector moves by action x 5 cm per step, a grasped obj
 success in LeRobot's real LIBERO env is measured by benchmarks/libero_expert.py (docs/simulation.md)."""
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lerobot_actioncodec import libero_assets
 from lerobot_actioncodec.data.libero import PickPlaceExpert, pick_and_place_goal
-from lerobot_actioncodec.tokenizers.binning import BinningTokenizer
 
-from .helpers import lerobot_train, run_cli, smooth_actions
+from .helpers import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -86,33 +90,28 @@ def _printed_json(stdout: str) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.skipif(libero_assets.libero_root() is None, reason="LIBERO is not installed (extra `libero`)")
-def test_collected_libero_episode_trains_a_policy_that_lerobot_eval_runs(tmp_path):
-    """actioncodec-collect-libero writes one expert episode (and resumes to nothing); a tiny policy trained on it
-    runs in lerobot-eval's LIBERO env with the same keys, offline."""
-    root = tmp_path / "libero"
-    flags = ("--root", str(root), "--task-ids", "0", "--episodes-per-task", "1", "--image-size", "64", "--no-progress")
-    first = _printed_json(run_cli("actioncodec-collect-libero", *flags).stdout)
-    assert first["new_episodes"] == 1 and first["new_frames"] > 50
+def test_libero_demo_collects_trains_and_evaluates_offline(tmp_path):
+    """scripts/libero_demo.sh in its quick version: one expert episode with lerobot-eval's keys, the ActionCodec
+    tokenizer and a policy trained on it for a few steps, one lerobot-eval episode in LeRobot's LIBERO env, the
+    success table and the wall time of every stage; then the collector resumes to nothing."""
+    run_dir = tmp_path / "run"
+    quick = {"RUN_DIR": str(run_dir), "TASK_IDS": "0", "EPISODES_PER_TASK": "1", "IMAGE_SIZE": "64",
+             "TOKENIZER_STEPS": "2", "POLICY_STEPS": "2", "EVAL_EPISODES": "1", "EPISODE_LENGTH": "10"}  # fmt: skip
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "libero_demo.sh")], capture_output=True, text=True,
+                          env={**os.environ, **quick}, timeout=1800)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    root = run_dir / "dataset"
     info = json.loads((root / "meta" / "info.json").read_text())
-    assert (info["fps"], info["robot_type"]) == (20, "libero_franka")
+    assert (info["fps"], info["robot_type"], info["total_episodes"]) == (20, "libero_franka", 1)
     shapes = {key: tuple(feature["shape"]) for key, feature in info["features"].items()}
     assert shapes["observation.images.image"] == shapes["observation.images.image2"] == (64, 64, 3)
     assert shapes["observation.state"] == (8,) and shapes["action"] == (7,)
-    again = _printed_json(run_cli("actioncodec-collect-libero", *flags).stdout)
-    assert again["new_episodes"] == 0
-
-    tokenizer = tmp_path / "binning"
-    BinningTokenizer.fit(smooth_actions(64, 20, dim=7), bins=16).save_pretrained(tokenizer)  # 1 s at 20 Hz
-    ckpt = lerobot_train("local/libero_experts", root, tmp_path / "policy", "--policy.type=actioncodec",
-                         f"--policy.tokenizer_path={tokenizer}", "--policy.backbone=compact",
-                         "--policy.image_size=32", "--policy.hidden_size=32", "--policy.num_layers=1",
-                         "--policy.num_heads=2", steps=1)  # fmt: skip
-    run_cli("lerobot-eval", f"--policy.path={ckpt}", "--policy.device=cpu", "--env.type=libero",
-            "--env.task=libero_object", "--env.task_ids=[0]", "--env.observation_height=64",
-            "--env.observation_width=64", "--env.episode_length=10", "--eval.n_episodes=1", "--eval.batch_size=1",
-            "--eval.use_async_envs=false", f"--output_dir={tmp_path / 'eval'}", timeout=900)  # fmt: skip
-    result = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
-    assert len(result["per_task"][0]["metrics"]["successes"]) == 1
+    success = json.loads((run_dir / "eval" / "success.json").read_text())
+    assert [(row["task"], row["episodes"]) for row in success] == [("libero_object", 1)]
+    stages = [line.split("\t")[0] for line in (run_dir / "stage_times.tsv").read_text().splitlines()]
+    assert stages == ["collect", "tokenizer", "policy", "eval"]
+    flags = ("--root", str(root), "--task-ids", "0", "--episodes-per-task", "1", "--image-size", "64", "--no-progress")
+    assert _printed_json(run_cli("actioncodec-collect-libero", *flags).stdout)["new_episodes"] == 0
 
 
 @pytest.mark.skipif(libero_assets.libero_root() is None, reason="LIBERO is not installed (extra `libero`)")

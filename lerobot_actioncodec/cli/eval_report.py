@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +20,20 @@ from ..rollout_log import ROLLOUT_LOG_NAME, summarize_rollout_log
 
 
 def success_per_task(eval_info: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per evaluated task, in eval order."""
+    """One row per evaluated task, in eval order. A task is named by its group (a MetaWorld task, a LIBERO
+    suite), followed by its id where the group has several tasks or the id is not 0 (LIBERO: `libero_object/2`)."""
     if "per_task" not in eval_info:
         raise ValueError("eval_info has no 'per_task' entry: expected the eval_info.json that lerobot-eval writes")
+    group_sizes = Counter(entry["task_group"] for entry in eval_info["per_task"])
     rows = []
     for entry in eval_info["per_task"]:
+        group, task_id = entry["task_group"], entry.get("task_id", 0)
         metrics = entry["metrics"]
         successes = [bool(s) for s in metrics["successes"]]
         max_rewards = metrics.get("max_rewards") or []
         rows.append(
             {
-                "task": entry["task_group"]
-                if entry.get("task_id", 0) == 0
-                else f"{entry['task_group']}/{entry['task_id']}",
+                "task": group if task_id == 0 and group_sizes[group] == 1 else f"{group}/{task_id}",
                 "episodes": len(successes),
                 "successes": sum(successes),
                 "success_rate": sum(successes) / len(successes) if successes else 0.0,

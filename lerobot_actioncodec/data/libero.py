@@ -167,8 +167,9 @@ def policy_view(observation: dict[str, Any], env_preprocessor: Any, task: str) -
     return frame
 
 
-class _LiberoTask:
-    """One LIBERO task's env and expert (data/collection.py's TaskRollouts)."""
+class LiberoExpertTask:
+    """One LIBERO task's env and expert (data/collection.py's TaskRollouts); benchmarks/libero_expert.py measures
+    the expert with the same rollouts. A task whose goal is not one pick-and-place is refused (ValueError)."""
 
     def __init__(self, suite: Any, task_id: int, settings: LiberoCollectionSettings):
         from lerobot.envs.configs import LiberoEnv as LiberoEnvConfig
@@ -234,5 +235,5 @@ def collect_libero(
     record = CollectionRecord.open_or_new(root, settings.data_defining(), tool)
     spec = DatasetSpec(repo_id, libero_features(settings.image_size, settings.video), FPS, ROBOT_TYPE, settings.video)
     return collect(root, spec, record, list(names), settings.episodes_per_task, settings.attempts_per_episode,
-                   lambda name: _LiberoTask(suite, names[name], settings), progress,
+                   lambda name: LiberoExpertTask(suite, names[name], settings), progress,
                    failure_hint="raise --max-steps or --attempts-per-episode")  # fmt: skip
