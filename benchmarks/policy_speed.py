@@ -1,23 +1,26 @@
-"""Chunk latency and control rate of the autoregressive (AR), parallel-decoding (PD) and block-wise autoregressive
-(BAR) heads on this machine's CPU, per backbone, measured in one run.
+"""Chunk latency and control rate of the autoregressive (AR), parallel-decoding (PD), block-wise autoregressive
+(BAR) and knowledge-insulation (KI) heads on this machine's CPU (or a GPU), per backbone, measured in one run.
 
 A default-size (untrained) tokenizer and policies on a LIBERO-like input: one camera, 8-D state, 7-D actions at
 20 Hz in 1 s chunks (16 tokens over 2,048 codes; the tokenizer has 3 RVQ levels). AR and PD read its VQ form, as in
 the paper; BAR reads every level. Prints, at batch 1, the time to predict one chunk (prompt, token decoding,
 tokenizer decode), its ratio to AR's on the same backbone, the actions per second that allows when the whole chunk
 is executed, and the training step time (model only, no data loading). AR decodes 16 tokens one cached step at a
-time; PD predicts all 16 in one expert pass; BAR runs one pass per level (3).
+time; PD predicts all 16 in one expert pass; BAR runs one pass per level (3); KI runs its flow expert once per
+integration step (10, pi0.5's default) and decodes no token, and trains the token loss and the flow loss together.
 
 Backbones: `compact` at its defaults (128 px camera), and `smolvlm` with SmolVLM2-256M's architecture (the
 paper's validation model; 224 px camera, full fine-tuning), randomly initialised because no weights can be
 downloaded here; speed does not depend on the weights. The 2.2B default does not fit CPU training in 24 GiB.
-Usage: python benchmarks/policy_speed.py [--threads 2] [--backbones compact,smolvlm] [--heads ar,pd,bar]
+Usage: python benchmarks/policy_speed.py [--threads 2] [--backbones compact,smolvlm] [--heads ar,pd,bar,ki]
+       [--device cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,8 @@ from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import B
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 from lerobot_actioncodec.policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
 from lerobot_actioncodec.policies.actioncodec_bar.modeling_actioncodec_bar import ActionCodecBARPolicy
+from lerobot_actioncodec.policies.actioncodec_ki.configuration_actioncodec_ki import ActionCodecKIConfig
+from lerobot_actioncodec.policies.actioncodec_ki.modeling_actioncodec_ki import ActionCodecKIPolicy
 from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
 from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
@@ -61,7 +66,9 @@ HEADS = {
     "ar": (ActionCodecConfig, ActionCodecPolicy),
     "pd": (ActionCodecPDConfig, ActionCodecPDPolicy),
     "bar": (ActionCodecBARConfig, ActionCodecBARPolicy),
+    "ki": (ActionCodecKIConfig, ActionCodecKIPolicy),
 }
+ACTION_STATS = {"action": {"mean": np.zeros(ACTION_DIM), "std": np.ones(ACTION_DIM)}}
 
 
 def default_tokenizer(directory: Path) -> Path:
@@ -71,8 +78,7 @@ def default_tokenizer(directory: Path) -> Path:
         device="cpu",
         output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
     )
-    stats = {"action": {"mean": np.zeros(ACTION_DIM), "std": np.ones(ACTION_DIM)}}
-    ActionCodecTokenizerPolicy(cfg, dataset_stats=stats).save_pretrained(directory)
+    ActionCodecTokenizerPolicy(cfg, dataset_stats=ACTION_STATS).save_pretrained(directory)
     return directory
 
 
@@ -86,17 +92,31 @@ def smolvlm2_256m_directory(directory: Path) -> Path:
     return directory
 
 
-def batch_of(size: int, chunk: int, image: int) -> dict:
+def batch_of(size: int, chunk: int, image: int, device: str) -> dict:
     return {
-        "observation.image": torch.rand(size, 3, image, image),
-        "observation.state": torch.randn(size, STATE_DIM),
-        "action": torch.randn(size, chunk, ACTION_DIM),
+        "observation.image": torch.rand(size, 3, image, image, device=device),
+        "observation.state": torch.randn(size, STATE_DIM, device=device),
+        "action": torch.randn(size, chunk, ACTION_DIM, device=device),
         "task": ["put the bowl on the plate"] * size,
     }
 
 
+def synchronized(fn: Callable[[], object], device: str) -> Callable[[], None]:
+    """`fn`, then wait for the GPU's queued work, so that a timing covers the work and not its launch."""
+
+    def call() -> None:
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    return call
+
+
 def decoding_passes(policy: ActionCodecPolicy) -> int:
-    """Forward passes per chunk after the prompt: AR one per token, PD one, BAR one per level."""
+    """Forward passes per chunk after the prompt: AR one per token, PD one, BAR one per level, KI one per
+    integration step."""
+    if isinstance(policy, ActionCodecKIPolicy):
+        return policy.config.num_inference_steps
     if isinstance(policy, ActionCodecBARPolicy):
         return policy.config.passes
     if isinstance(policy, ActionCodecPDPolicy):
@@ -110,6 +130,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--backbones", default=",".join(BACKBONE_CHOICES[::-1]))
     parser.add_argument("--heads", default=",".join(HEADS))
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -120,7 +141,8 @@ def main() -> None:
         },
         "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
     }
-    print(f"{args.threads} CPU threads; 1 camera, {STATE_DIM}-D state, {ACTION_DIM}-D actions at {FPS} Hz")
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"{args.threads} CPU threads"
+    print(f"{where}; 1 camera, {STATE_DIM}-D state, {ACTION_DIM}-D actions at {FPS} Hz")
     print("| backbone | head | parameters | passes after the prompt | chunk latency, batch 1 | AR latency / this "
           "| actions/s (whole chunk executed) | train step |")  # fmt: skip
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -134,7 +156,8 @@ def main() -> None:
             }
             baseline = None
             for head in args.heads.split(","):
-                row = measure_head(head, str(tokenizer), settings, features, TRAIN_BATCH[backbone], args.repeats)
+                row = measure_head(head, str(tokenizer), settings, features, TRAIN_BATCH[backbone], args.repeats,
+                                   args.device)  # fmt: skip
                 baseline = row["latency"] if head == "ar" else baseline
                 ratio = f"{baseline / row['latency']:.1f}x" if baseline is not None else "n/a (run with ar)"
                 print(f"| {backbone} | {head} | {row['params'] / 1e6:.1f} M | {row['passes']} "
@@ -142,18 +165,21 @@ def main() -> None:
                       f"| {row['train'] * 1e3:.0f} ms at batch {TRAIN_BATCH[backbone]} |", flush=True)  # fmt: skip
 
 
-def measure_head(head: str, tokenizer: str, settings: dict, features: dict, train_batch: int, repeats: int) -> dict:
+def measure_head(
+    head: str, tokenizer: str, settings: dict, features: dict, train_batch: int, repeats: int, device: str
+) -> dict:
     """Parameters, passes, chunk latency at batch 1 and a training step's time of one head on one backbone."""
     config_class, policy_class = HEADS[head]
-    cfg = config_class(tokenizer_path=tokenizer, device="cpu", **settings, **features)
-    policy = policy_class(cfg)
+    cfg = config_class(tokenizer_path=tokenizer, device=device, **settings, **features)
+    policy = policy_class(cfg, dataset_stats=ACTION_STATS).to(device)
     chunk, image = cfg.chunk_length, cfg.image_size
     policy.eval()
-    single = batch_of(1, chunk, image)
-    latency = timed(lambda: policy.predict_action_chunk(single), repeats)
+    single = batch_of(1, chunk, image, device)
+    latency = timed(synchronized(lambda: policy.predict_action_chunk(single), device), repeats)
     policy.train()
     optimizer = cfg.get_optimizer_preset().build(policy.get_optim_params())
-    train = timed(training_step(policy, optimizer, batch_of(train_batch, chunk, image)), max(2, repeats // 2))
+    step = training_step(policy, optimizer, batch_of(train_batch, chunk, image, device))
+    train = timed(synchronized(step, device), max(2, repeats // 2))
     params = sum(p.numel() for p in policy.parameters())
     return {"params": params, "passes": decoding_passes(policy), "latency": latency, "train": train, "chunk": chunk}
 

@@ -2,7 +2,7 @@
 
 Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
 `--policy.type=actioncodec`, `--policy.type=actioncodec_pd`, `--policy.type=actioncodec_bar`,
-`--policy.type=peer_tokenizer`).
+`--policy.type=actioncodec_ki`, `--policy.type=peer_tokenizer`).
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
@@ -11,6 +11,7 @@ from typing import Any
 from .libero_assets import prepare_libero
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from .policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
+from .policies.actioncodec_ki.configuration_actioncodec_ki import ActionCodecKIConfig
 from .policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
 from .policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionCodecBARConfig",
     "ActionCodecConfig",
+    "ActionCodecKIConfig",
     "ActionCodecPDConfig",
     "ActionCodecTokenizer",
     "ActionCodecTokenizerConfig",

@@ -150,3 +150,16 @@ def test_libero_paper_policy_preset_is_table_7_with_lerobots_image_transforms():
     image = torch.rand(3, 256, 256)
     out = transforms(image)
     assert out.shape == image.shape and not torch.equal(out, image)
+
+
+def test_libero_cpu_policy_preset_parses_with_the_compact_backbone():
+    """configs/libero/policy_cpu.json, what scripts/libero_demo.sh trains with."""
+    from pathlib import Path
+
+    import draccus
+    from lerobot.configs.train import TrainPipelineConfig
+
+    preset = Path(__file__).parents[1] / "configs" / "libero" / "policy_cpu.json"
+    cfg = draccus.parse(TrainPipelineConfig, config_path=str(preset), args=["--dataset.repo_id=local/x"])
+    assert (cfg.policy.type, cfg.policy.backbone, cfg.policy.device) == ("actioncodec", "compact", "cpu")
+    assert cfg.save_freq == cfg.steps and cfg.num_workers == 0

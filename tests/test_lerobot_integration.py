@@ -40,7 +40,9 @@ def test_lerobot_factory_resolves_policy_and_processors():
     assert policy_cls.__name__ == "ActionCodecPolicy" and policy_cls.name == "actioncodec"
 
 
-@pytest.mark.parametrize(("policy_type", "class_name"), [("actioncodec_pd", "PD"), ("actioncodec_bar", "BAR")])
+@pytest.mark.parametrize(
+    ("policy_type", "class_name"), [("actioncodec_pd", "PD"), ("actioncodec_bar", "BAR"), ("actioncodec_ki", "KI")]
+)
 def test_lerobot_factory_resolves_the_expert_heads(policy_type, class_name, rvq_tokenizer_dir):
     from lerobot.policies.factory import get_policy_class, make_policy_config, make_pre_post_processors
 

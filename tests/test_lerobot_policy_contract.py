@@ -77,7 +77,7 @@ VARIANTS = {
     "peer_tokenizer-nac": Variant("peer_tokenizer", {"arch": "nac"}, controls_a_robot=False),
     **{
         f"{head}-{name}": Variant(head, backbone, needs_tokenizer=True)
-        for head in ("actioncodec", "actioncodec_pd", "actioncodec_bar")
+        for head in ("actioncodec", "actioncodec_pd", "actioncodec_bar", "actioncodec_ki")
         for name, backbone in (("compact", COMPACT), ("smolvlm", TINY_VLM))
     },
 }

@@ -197,7 +197,7 @@ def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy_type", ["actioncodec", "actioncodec_pd", "actioncodec_bar"])
+@pytest.mark.parametrize("policy_type", ["actioncodec", "actioncodec_pd", "actioncodec_bar", "actioncodec_ki"])
 def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, collected, request, tmp_path):
     """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval."""
     tokenizer = request.getfixturevalue("collected_rvq_tokenizer" if policy_type == "actioncodec_bar" else

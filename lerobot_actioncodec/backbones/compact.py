@@ -102,11 +102,20 @@ class CompactBackbone(nn.Module):
         ids = torch.full((batch, 1), self.codebook_size, dtype=torch.long, device=device)
         return self.action_embedding(ids)
 
-    def forward(self, prefix: Tensor, tokens: Tensor) -> Tensor:
-        """Teacher forcing: prefix [B, P, d], target tokens [B, n] -> logits [B, n, S] (position i predicts a_i)."""
+    def forward(self, prefix: Tensor, tokens: Tensor, cache: DynamicCache | None = None) -> Tensor:
+        """Teacher forcing: prefix [B, P, d], target tokens [B, n] -> logits [B, n, S] (position i predicts a_i).
+        With `cache`, the pass writes its keys and values there (forward_with_context)."""
         inputs = torch.cat([prefix, self._bos(len(prefix), prefix.device), self.action_embedding(tokens[:, :-1])], 1)
-        hidden = self.decoder(inputs_embeds=inputs, use_cache=False).last_hidden_state
-        return self.head(hidden[:, prefix.shape[1] :])
+        hidden = self.decoder(inputs_embeds=inputs, past_key_values=cache, use_cache=cache is not None)
+        return self.head(hidden.last_hidden_state[:, prefix.shape[1] :])
+
+    def forward_with_context(self, prefix: Tensor, tokens: Tensor) -> tuple[Tensor, PrefixContext]:
+        """Teacher forcing as `forward`, and the prefix's KV cache from the same pass (causal attention: the
+        prefix's keys do not depend on the action tokens after it), for an expert trained beside the tokens."""
+        cache = DynamicCache()
+        logits = self(prefix, tokens, cache)
+        cache.crop(prefix.shape[1])
+        return logits, PrefixContext(cache, torch.ones(prefix.shape[:2], dtype=torch.bool, device=prefix.device))
 
     @torch.no_grad()
     def generate(

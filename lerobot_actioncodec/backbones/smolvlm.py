@@ -217,16 +217,26 @@ class SmolVLMBackbone(nn.Module):
         )
         return PrefixContext(cache, prompt.attention_mask.bool())
 
-    def forward(self, prompt: VLMPrompt, tokens: Tensor) -> Tensor:
-        """Teacher forcing: target tokens [B, n] -> logits [B, n, S] (position i predicts a_i)."""
+    def forward(self, prompt: VLMPrompt, tokens: Tensor, cache: DynamicCache | None = None) -> Tensor:
+        """Teacher forcing: target tokens [B, n] -> logits [B, n, S] (position i predicts a_i). With `cache`, the
+        pass writes its keys and values there (forward_with_context)."""
         answer = self.first_action_id + tokens[:, :-1]
         hidden = self._language_model_pass(
             input_ids=torch.cat([prompt.input_ids, answer], 1),
             attention_mask=torch.cat([prompt.attention_mask, torch.ones_like(answer)], 1),
             pixel_values=prompt.pixel_values,
-            use_cache=False,
+            past_key_values=cache,
+            use_cache=cache is not None,
         )
         return self.action_logits(hidden[:, prompt.input_ids.shape[1] - 1 :])
+
+    def forward_with_context(self, prompt: VLMPrompt, tokens: Tensor) -> tuple[Tensor, PrefixContext]:
+        """Teacher forcing as `forward`, and the prompt's KV cache from the same pass (causal attention: the
+        prompt's keys do not depend on the action tokens after it), for an expert trained beside the tokens."""
+        cache = DynamicCache()
+        logits = self(prompt, tokens, cache)
+        cache.crop(prompt.input_ids.shape[1])
+        return logits, PrefixContext(cache, prompt.attention_mask.bool())
 
     @torch.no_grad()
     def generate(

@@ -220,6 +220,8 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         elif isinstance(tasks, str):
             tasks = [tasks] * len(images)
         state = batch.get(self.state_key) if self.state_key else None
+        if state is not None and not torch.isfinite(state).all():
+            raise ValueError(f"{self.state_key} has non-finite values (NaN or inf): expected finite robot state")
         return self.backbone.prefix(images, state, list(tasks))
 
     def target_tokens(self, actions: Tensor) -> tuple[Tensor, Tensor]:

@@ -1,0 +1,3 @@
+from .configuration_actioncodec_ki import ActionCodecKIConfig
+
+__all__ = ["ActionCodecKIConfig"]
