@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The paper's section 6.2 in miniature: the autoregressive (ar), parallel-decoding (pd) and block-wise
-# autoregressive (bar) heads on the same compact backbone, data, steps, seeds and evaluation.
+# The paper's section 6.2 in miniature: the autoregressive (ar), parallel-decoding (pd), block-wise
+# autoregressive (bar) and knowledge-insulation (ki) heads on the same compact backbone, data, steps, seeds and
+# evaluation.
 #   1. the demo's demonstrations (collected if missing) and its ActionCodec tokenizer (trained if missing),
-#   2. RVQ post-training of that tokenizer (3 levels, level 0 unchanged) for bar; ar and pd read the VQ form,
+#   2. RVQ post-training of that tokenizer (3 levels, level 0 unchanged) for bar; ar, pd and ki read the VQ form,
 #   3. per head: lerobot-train, lerobot-eval, then one success table for all.
 # Finished runs are skipped when the script runs again. HEADS picks some, sizes as in scripts/lib.sh, e.g.
 #   EVAL_EPISODES=5 HEADS="pd bar" bash scripts/compare_heads.sh
@@ -10,10 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/lib.sh
-HEADS=${HEADS:-"ar pd bar"}
+HEADS=${HEADS:-"ar pd bar ki"}
 OUT=${OUT:-$RUN_DIR/heads}
 mkdir -p "$OUT"
-declare -A TYPES=([ar]=actioncodec [pd]=actioncodec_pd [bar]=actioncodec_bar)
+declare -A TYPES=([ar]=actioncodec [pd]=actioncodec_pd [bar]=actioncodec_bar [ki]=actioncodec_ki)
 
 echo "== 1/3 demonstrations and the ActionCodec tokenizer"
 collect_demonstrations
@@ -21,12 +22,15 @@ ensure_demo_tokenizer
 
 echo "== 2/3 RVQ post-training of the tokenizer (for bar)"
 rvq="$OUT/rvq_tokenizer/checkpoints/last/pretrained_model"
-[ -f "$rvq/model.safetensors" ] || { rm -rf "$OUT/rvq_tokenizer"; post_train_rvq "$DEMO_TOKENIZER" "$OUT/rvq_tokenizer"; }
+if [[ " $HEADS " == *" bar "* && ! -f "$rvq/model.safetensors" ]]; then
+  rm -rf "$OUT/rvq_tokenizer"
+  post_train_rvq "$DEMO_TOKENIZER" "$OUT/rvq_tokenizer"
+fi
 
 echo "== 3/3 one policy per head: lerobot-train, then lerobot-eval ($EVAL_EPISODES episodes)"
 runs=()
 for head in $HEADS; do
-  type=${TYPES[$head]:?"unknown head $head: expected ar, pd or bar"}
+  type=${TYPES[$head]:?"unknown head $head: expected ar, pd, bar or ki"}
   tokenizer=$([ "$head" = bar ] && echo "$rvq" || echo "$DEMO_TOKENIZER")
   compare_run "$OUT" "$head" "$tokenizer" "$type"
 done

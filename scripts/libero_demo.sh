@@ -19,13 +19,14 @@ EVAL_PRESET=configs/eval/libero_demo.json
 POLICY_PRESET=configs/libero/policy_cpu.json
 SUITE=${SUITE:-libero_object}
 TASK_IDS=${TASK_IDS:-0,2,3}  # as actioncodec-collect-libero takes them: 0-9 or 0,2,3
-source scripts/lib.sh
-preset() { "$bin/python" -c 'import json, sys
+preset() { .venv/bin/python -c 'import json, sys
 value = json.load(open(sys.argv[1]))
 for key in sys.argv[2].split("."): value = value[key]
 print(value)' "$@"; }
+# the presets' sizes, set before scripts/lib.sh gives the MetaWorld demo's defaults to what is still unset
 POLICY_STEPS=${POLICY_STEPS:-$(preset "$POLICY_PRESET" steps)}
 EVAL_EPISODES=${EVAL_EPISODES:-$(preset "$EVAL_PRESET" eval.n_episodes)}
+source scripts/lib.sh
 EPISODE_LENGTH=${EPISODE_LENGTH:-}  # evaluation steps per episode; empty: LeRobot's per-suite limit (280 on Object)
 mkdir -p "$RUN_DIR"
 rm -rf "$RUN_DIR/tokenizer" "$RUN_DIR/policy" "$RUN_DIR/eval" "$RUN_DIR/stage_times.tsv"

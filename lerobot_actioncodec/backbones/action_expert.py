@@ -38,6 +38,14 @@ class PrefixContext:
         return self.mask.shape[1]
 
 
+def keep_first(cache: DynamicCache, length: int) -> None:
+    """Drop every cached position after the first `length` (transformers' negative `crop`: its positive form is
+    deprecated)."""
+    extra = cache.get_seq_length() - length
+    if extra > 0:
+        cache.crop(-extra)
+
+
 def block_causal_mask(block_sizes: list[int]) -> Tensor:
     """Bool [N, N], N = sum(block_sizes): query i sees key j when j's block is i's block or an earlier one."""
     block = torch.repeat_interleave(torch.arange(len(block_sizes)), torch.tensor(block_sizes))

@@ -14,7 +14,7 @@ from transformers import DynamicCache, LlamaConfig, LlamaModel
 
 from ..decoding import DecodingRule, decode_autoregressively
 from ..text_encoders import HashingTextEncoder
-from .action_expert import PrefixContext
+from .action_expert import PrefixContext, keep_first
 
 PATCH = 16  # the image encoder downsamples by 16: a 128 x 128 camera gives 8 x 8 patch tokens
 
@@ -114,7 +114,7 @@ class CompactBackbone(nn.Module):
         prefix's keys do not depend on the action tokens after it), for an expert trained beside the tokens."""
         cache = DynamicCache()
         logits = self(prefix, tokens, cache)
-        cache.crop(prefix.shape[1])
+        keep_first(cache, prefix.shape[1])
         return logits, PrefixContext(cache, torch.ones(prefix.shape[:2], dtype=torch.bool, device=prefix.device))
 
     @torch.no_grad()

@@ -21,7 +21,7 @@ from lerobot.policies.common.vla_utils import create_sinusoidal_pos_embedding
 from torch import Tensor, nn
 from transformers import DynamicCache, LlamaModel, PretrainedConfig
 
-from .action_expert import PrefixContext, expert_attention_mask, expert_config
+from .action_expert import PrefixContext, expert_attention_mask, expert_config, keep_first
 
 
 def insulated(context: PrefixContext) -> PrefixContext:
@@ -84,7 +84,7 @@ class FlowMatchingExpert(nn.Module):
                 use_cache=True,
             ).last_hidden_state
         finally:
-            context.cache.crop(context.length)
+            keep_first(context.cache, context.length)
         return self.velocity_out(hidden.float())
 
     def velocity_field(self, context: PrefixContext) -> Callable[[Tensor, Tensor], Tensor]:

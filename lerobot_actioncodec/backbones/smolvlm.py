@@ -35,7 +35,7 @@ from transformers import (
 from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE, get_image_prompt_string
 
 from ..decoding import DecodingRule, decode_autoregressively
-from .action_expert import PrefixContext
+from .action_expert import PrefixContext, keep_first
 from .tiny_smolvlm import TINY_RANDOM_VLM, byte_level_tokenizer, tiny_smolvlm_config
 
 ACTION_TOKEN = "<|action_{}|>"
@@ -235,7 +235,7 @@ class SmolVLMBackbone(nn.Module):
         prompt's keys do not depend on the action tokens after it), for an expert trained beside the tokens."""
         cache = DynamicCache()
         logits = self(prompt, tokens, cache)
-        cache.crop(prompt.input_ids.shape[1])
+        keep_first(cache, prompt.input_ids.shape[1])
         return logits, PrefixContext(cache, prompt.attention_mask.bool())
 
     @torch.no_grad()
