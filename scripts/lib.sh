@@ -1,5 +1,5 @@
-# Steps shared by scripts/demo.sh and scripts/compare_tokenizers.sh (sourced, not run). Sizes come from the
-# environment with the demo's defaults, so every script trains and evaluates with the same recipe.
+# Steps shared by the demo and comparison scripts (sourced, not run). Sizes come from the environment with the
+# demo's defaults, so every script trains and evaluates with the same recipe.
 RUN_DIR=${RUN_DIR:-outputs/demo}
 TASKS=${TASKS:-drawer-close-v3}
 EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}

@@ -19,10 +19,7 @@ EVAL_PRESET=configs/eval/libero_demo.json
 POLICY_PRESET=configs/libero/policy_cpu.json
 SUITE=${SUITE:-libero_object}
 TASK_IDS=${TASK_IDS:-0,2,3}  # as actioncodec-collect-libero takes them: 0-9 or 0,2,3
-preset() { .venv/bin/python -c 'import json, sys
-value = json.load(open(sys.argv[1]))
-for key in sys.argv[2].split("."): value = value[key]
-print(value)' "$@"; }
+source scripts/preset.sh
 # the presets' sizes, set before scripts/lib.sh gives the MetaWorld demo's defaults to what is still unset
 POLICY_STEPS=${POLICY_STEPS:-$(preset "$POLICY_PRESET" steps)}
 EVAL_EPISODES=${EVAL_EPISODES:-$(preset "$EVAL_PRESET" eval.n_episodes)}

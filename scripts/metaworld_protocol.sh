@@ -22,10 +22,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 TRAIN_PRESET=configs/protocol/metaworld_policy.json
 EVAL_PRESET=configs/eval/metaworld_protocol.json
-preset() { .venv/bin/python -c 'import json, sys
-value = json.load(open(sys.argv[1]))
-for key in sys.argv[2].split("."): value = value[key]
-print(value)' "$@"; }
+source scripts/preset.sh
 OUT=${OUT:-outputs/protocol}
 TASKS=${TASKS:-$(preset "$EVAL_PRESET" env.task)}
 EVAL_TASKS=${EVAL_TASKS:-$TASKS}  # the tasks evaluated (default: all the policies learn)

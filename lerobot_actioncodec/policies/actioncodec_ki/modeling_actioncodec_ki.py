@@ -64,7 +64,7 @@ class ActionCodecKIPolicy(ActionCodecPolicy):
             language,
             chunk_length=config.chunk_length,
             action_dim=config.action_dim,
-            hidden_size=config.expert_hidden_size or language.hidden_size // 2,
+            hidden_size=config.expert_width(language.hidden_size),
             ff_mult=config.expert_ff_mult,
             dropout=config.dropout,
             min_period=config.min_period,

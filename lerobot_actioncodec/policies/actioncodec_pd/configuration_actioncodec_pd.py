@@ -25,6 +25,10 @@ class ActionCodecPDConfig(ActionCodecConfig):
     expert_hidden_size: int | None = None
     expert_ff_mult: int = 4  # the expert's feed-forward width, in multiples of expert_hidden_size
 
+    def expert_width(self, language_hidden_size: int) -> int:
+        """expert_hidden_size, or half the backbone language model's width when it is None."""
+        return self.expert_hidden_size or language_hidden_size // 2
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.expert_hidden_size is not None:

@@ -37,7 +37,7 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
             block_length=block_length,
             blocks=blocks,
             vocab_size=vocab_size,
-            hidden_size=config.expert_hidden_size or language.hidden_size // 2,
+            hidden_size=config.expert_width(language.hidden_size),
             ff_mult=config.expert_ff_mult,
             dropout=config.dropout,
         )
