@@ -2,13 +2,15 @@
 
 Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
 `--policy.type=actioncodec`, `--policy.type=actioncodec_pd`, `--policy.type=actioncodec_bar`,
-`--policy.type=actioncodec_ki`, `--policy.type=peer_tokenizer`).
+`--policy.type=actioncodec_ki`, `--policy.type=peer_tokenizer`) and the postprocessor step their checkpoints
+name (`actioncodec_action_bounds`), so lerobot-eval, lerobot-record and lerobot-rollout can load them.
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
 from typing import Any
 
 from .libero_assets import prepare_libero
+from .policies.action_bounds import ActionBoundsProcessorStep
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from .policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
 from .policies.actioncodec_ki.configuration_actioncodec_ki import ActionCodecKIConfig
@@ -22,6 +24,7 @@ prepare_libero()
 
 __version__ = "0.1.0"
 __all__ = [
+    "ActionBoundsProcessorStep",
     "ActionCodecBARConfig",
     "ActionCodecConfig",
     "ActionCodecKIConfig",

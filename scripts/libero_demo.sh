@@ -5,8 +5,8 @@
 #   3. train the `actioncodec` policy with the CPU preset (configs/libero/policy_cpu.json, compact backbone),
 #   4. evaluate it with lerobot-eval in LeRobot's libero env on the same tasks (configs/eval/libero_demo.json)
 #      and print success per task and the wall time of every stage ($RUN_DIR/stage_times.tsv).
-# The default tasks are LIBERO-Object 0, 2 and 3 (alphabet soup, salad dressing, bbq sauce): the expert solves
-# them every time, where it solves the cream cheese (task 1) 2 times in 5 (docs/simulation.md). The dataset is
+# The default tasks are LIBERO-Object 0, 2 and 3 (alphabet soup, salad dressing, bbq sauce), the run measured in
+# docs/simulation.md; the expert solves all ten LIBERO-Object tasks (TASK_IDS=0-9). The dataset is
 # kept between runs (collection resumes and is skipped when complete); training and evaluation start afresh.
 # Sizes are environment variables, e.g. TASK_IDS=0-9 EPISODES_PER_TASK=50 POLICY_STEPS=10000 bash scripts/libero_demo.sh
 set -euo pipefail

@@ -34,7 +34,8 @@ TINY = dict(
     kmeans_init=False,
     text_encoder="hashing",  # SmolLM2 (the default where installed) has its own tests
 )
-STATS = {"action": {"mean": np.array([0.5, -1.0, 2.0]), "std": np.array([2.0, 1.0, 0.5])}}
+STATS = {"action": {"mean": np.array([0.5, -1.0, 2.0]), "std": np.array([2.0, 1.0, 0.5]),
+                    "min": np.array([-7.5, -5.0, 0.0]), "max": np.array([8.5, 3.0, 4.0])}}  # fmt: skip
 TASKS = ["push the cube", "open the drawer"]
 BIN = Path(sys.executable).parent
 

@@ -3,10 +3,12 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from lerobot.configs.types import FeatureType, PolicyFeature
+from lerobot.processor import NormalizerProcessorStep, TransitionKey
 
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
@@ -103,6 +105,37 @@ def test_invalid_sequences_become_no_motion_and_are_counted(tokenizer_dir):
     assert torch.equal(held, torch.tensor([0.5, -1.0, 2.0]).expand(1, 10, 3))
 
 
+JOINT_STATE = {
+    **FEATURES,
+    "input_features": {
+        **FEATURES["input_features"],
+        "observation.state": PolicyFeature(FeatureType.STATE, (ACTION_DIM,)),
+    },
+}
+STATE_STATS = {"observation.state": {"mean": np.array([10.0, -20.0, 50.0]), "std": np.array([2.0, 4.0, 0.5])}}
+
+
+def test_hold_before_the_first_action_holds_the_observed_position_in_raw_units(tokenizer_dir):
+    """An absolute-position arm (state and action of one size) whose first chunk is invalid stays where it is."""
+    config = ActionCodecConfig(tokenizer_path=str(tokenizer_dir), invalid_action="hold", **{**JOINT_STATE, **SMALL})
+    policy = ActionCodecPolicy(config, dataset_stats=STATE_STATS).eval()
+    raw = torch.tensor([[12.0, -16.0, 50.25]])
+    normalizer = NormalizerProcessorStep(features=config.input_features, norm_map=config.normalization_mapping,
+                                         stats=STATE_STATS)  # fmt: skip
+    batch = policy_batch(1)
+    batch["observation.state"] = normalizer({TransitionKey.OBSERVATION: {"observation.state": raw}})[
+        TransitionKey.OBSERVATION]["observation.state"]  # fmt: skip
+    policy._prefix(batch)  # the state the next chunk is predicted from
+    held = policy.decode_tokens(torch.tensor([[64, 0, 0, 0]]))
+    torch.testing.assert_close(held, raw.unsqueeze(1).expand(1, 10, 3))
+    assert bool(policy.state_dict()["state_holdable"])  # saved with the weights: a loaded checkpoint holds too
+
+    unknown = ActionCodecPolicy(config).eval()  # no stats: the position cannot be read, so it refuses to guess
+    unknown._prefix(batch)
+    with pytest.raises(RuntimeError, match="invalid_action='hold': the first chunk is invalid and there is nothing"):
+        unknown.decode_tokens(torch.tensor([[64, 0, 0, 0]]))
+
+
 def test_select_action_runs_n_action_steps_per_prediction(tokenizer_dir, monkeypatch):
     policy = make_policy(tokenizer_dir, n_action_steps=3).eval()
     calls = []
@@ -114,6 +147,16 @@ def test_select_action_runs_n_action_steps_per_prediction(tokenizer_dir, monkeyp
     policy.reset()
     policy.select_action(batch)
     assert len(calls) == 4
+    episode = policy._episode
+    policy.drop_queued_actions()  # a new instruction: predict afresh, same episode
+    policy.select_action(batch)
+    assert len(calls) == 5 and policy._episode == episode
+    for name in ("_queues", "_action_queue"):  # what LeRobot's own drop_queued_actions clears, where it has one
+        queue = getattr(policy, name, None)
+        if queue is not None:
+            queue.clear()
+    policy.select_action(batch)
+    assert len(calls) == 6
 
 
 @BACKBONES

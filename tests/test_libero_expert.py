@@ -1,5 +1,5 @@
-"""The scripted LIBERO pick-and-place expert (data/libero.py): goal parsing from BDDL, and its phases on a toy
-kinematic world (the end effector moves by action x 5 cm per step, a grasped object moves with it). Its
+"""The scripted LIBERO pick-and-place expert (data/libero_expert.py): goal parsing from BDDL, grasp planning from an
+object's shape, and its phases on a toy kinematic world. Its
 success in LeRobot's real LIBERO env is measured by benchmarks/libero_expert.py (docs/simulation.md)."""
 
 import json
@@ -11,7 +11,20 @@ import numpy as np
 import pytest
 
 from lerobot_actioncodec import libero_assets
-from lerobot_actioncodec.data.libero import PickPlaceExpert, pick_and_place_goal
+from lerobot_actioncodec.data.libero_expert import (
+    FINGER_MARGIN,
+    RELEASE_HEIGHT,
+    RIM_DEPTH,
+    RIM_INSET,
+    ObjectShape,
+    PickPlaceExpert,
+    Scene,
+    hand_overlap,
+    pick_and_place_goal,
+    plan_grasp,
+    target_reference,
+    yaw_error,
+)
 
 from .helpers import run_cli
 
@@ -21,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     ("goal", "expected"),
     [
-        ([["In", "alphabet_soup_1", "basket_1_contain_region"]], ("alphabet_soup_1", "basket_1")),
+        ([["In", "alphabet_soup_1", "basket_1_contain_region"]], ("alphabet_soup_1", "basket_1_contain_region")),
         ([["on", "akita_black_bowl_1", "plate_1"]], ("akita_black_bowl_1", "plate_1")),
-        ([["On", "bowl_1", "cabinet_1_top_region"]], ("bowl_1", "cabinet_1")),
+        ([["On", "bowl_1", "flat_stove_1_cook_region"]], ("bowl_1", "flat_stove_1_cook_region")),
     ],
 )
 def test_goal_names_the_object_and_its_target(goal, expected):
@@ -36,24 +49,85 @@ def test_a_goal_that_is_not_one_pick_and_place_is_refused(goal):
         pick_and_place_goal(goal)
 
 
-def test_the_expert_carries_the_object_onto_the_target_and_lets_go():
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("basket_1_contain_region", "basket_1"),  # released above the container's base, not its mid-height centre
+        ("flat_stove_1_cook_region", "flat_stove_1_cook_region"),  # a region of a fixture: the region itself
+        ("wooden_cabinet_1_top_side", "wooden_cabinet_1_top_side"),
+        ("plate_1", "plate_1"),
+    ],
+)
+def test_the_target_is_a_container_base_a_region_or_an_object(target, expected):
+    assert target_reference(target, {"basket_1", "flat_stove_1", "wooden_cabinet_1", "plate_1"}) == expected
+
+
+BOX = ObjectShape(np.array([-0.04, -0.02, -0.01]), np.array([0.04, 0.02, 0.01]))  # a flat box, long along its x
+CAN = ObjectShape(np.array([-0.03, -0.03, -0.04]), np.array([0.03, 0.03, 0.04]))
+BOWL = ObjectShape(np.array([-0.054, -0.054, 0.0]), np.array([0.054, 0.054, 0.05]))
+
+
+def _rotation(yaw: float) -> np.ndarray:
+    return np.array([[np.cos(yaw), -np.sin(yaw), 0.0], [np.sin(yaw), np.cos(yaw), 0.0], [0.0, 0.0, 1.0]])
+
+
+def _scene(eef, obj, target, finger_yaw=np.pi / 2, obj_yaw=0.0, obstacles=()):
+    return Scene(eef=np.asarray(eef, float), finger_yaw=finger_yaw, obj=np.asarray(obj, float),
+                 obj_rotation=_rotation(obj_yaw), target=np.asarray(target, float), obstacles=obstacles)  # fmt: skip
+
+
+def _run_toy_world(shape, obj_yaw, finger_yaw=np.pi / 2):
+    """The expert in a kinematic world: the hand moves 5 cm and turns 0.09 rad per unit of action, an object
+    closed on within 2 cm moves with it. Returns the expert, the finger yaw when the gripper closed and where the
+    object was let go."""
     eef, obj, target = np.array([0.0, 0.0, 0.3]), np.array([0.1, -0.2, 0.02]), np.array([-0.1, 0.25, 0.0])
-    expert, grasped, released_at = PickPlaceExpert("can_1", "basket_1"), False, None
+    expert, offset, yaw_at_grasp, released_at = PickPlaceExpert("box_1", shape), None, None, None
     for _ in range(400):
-        action = expert.act({"robot0_eef_pos": eef, "can_1_pos": obj, "basket_1_pos": target})
-        assert action.shape == (7,) and np.all(np.abs(action) <= 1.0) and not action[3:6].any()  # orientation held
-        eef = eef + 0.05 * action[:3]
+        action = expert.act(_scene(eef, obj, target, finger_yaw, obj_yaw))
+        assert action.shape == (7,) and np.all(np.abs(action) <= 1.0) and not action[3:5].any()  # pitch, roll held
+        eef, finger_yaw = eef + 0.05 * action[:3], finger_yaw + 0.09 * action[5]
         closed = action[6] > 0
-        grasped = closed and (grasped or np.linalg.norm(eef - obj) < 0.02)
-        if grasped:
-            obj = eef.copy()
-        elif not closed and released_at is None and obj[2] > 0.05:
+        if closed and offset is None and np.linalg.norm(eef - obj) < 0.02:
+            offset, yaw_at_grasp = eef - obj, finger_yaw
+        if offset is not None and closed:
+            obj = eef - offset
+        elif offset is not None and released_at is None:
             released_at = obj.copy()
         if expert.phase == "retreat" and eef[2] > 0.25:
             break
+    return expert, target, yaw_at_grasp, released_at
+
+
+def test_the_expert_carries_the_object_onto_the_target_and_lets_go():
+    expert, target, _, released_at = _run_toy_world(CAN, obj_yaw=0.0)
     assert expert.phase == "retreat" and released_at is not None
-    assert np.linalg.norm(released_at[:2] - target[:2]) < 0.02  # let go right above the target
-    assert abs(released_at[2] - (target[2] + 0.12)) < 0.03
+    assert np.linalg.norm(released_at[:2] - target[:2]) < 0.02  # the object let go right above the target
+    assert abs(released_at[2] - (target[2] + RELEASE_HEIGHT)) < 0.03
+
+
+def test_the_hand_turns_to_close_across_a_box_short_side_before_it_descends():
+    # the box's long side lies along the fingers' closing axis: held as it lies, it would not fit between them
+    expert, target, yaw_at_grasp, released_at = _run_toy_world(BOX, obj_yaw=np.pi / 2, finger_yaw=np.pi / 2)
+    assert yaw_at_grasp is not None and abs(yaw_error(0.0, yaw_at_grasp)) < 0.06  # across the short side
+    assert np.linalg.norm(released_at[:2] - target[:2]) < 0.02
+
+
+def test_a_bowl_is_grasped_by_its_rim_on_the_side_nearer_the_hand():
+    scene = _scene(eef=[0.0, -0.4, 0.3], obj=[0.0, 0.0, 0.9], target=[0.3, 0.0, 0.9])
+    point, yaw = plan_grasp("akita_black_bowl_1", BOWL, scene)
+    assert yaw == pytest.approx(np.pi / 2)  # no turn needed: any rim point will do
+    assert point == pytest.approx([0.0, -(0.054 - RIM_INSET), 0.9 + 0.05 - RIM_DEPTH])
+
+
+def test_a_grasp_moves_away_from_a_neighbour_the_hand_would_land_on():
+    scene = _scene(eef=[0.0, 0.0, 0.3], obj=[0.0, 0.0, 0.01], target=[0.3, 0.0, 0.0])
+    free_point, _ = plan_grasp("cream_cheese_1", BOX, scene)
+    assert free_point[:2] == pytest.approx([0.0, 0.0])  # nothing near: the box's centre
+    bottle = (np.array([0.03, -0.12, 0.0]), np.array([0.08, -0.07, 0.2]))  # tall, beside the box's +x end
+    crowded = _scene(eef=[0.0, 0.0, 0.3], obj=[0.0, 0.0, 0.01], target=[0.3, 0.0, 0.0], obstacles=(bottle,))
+    point, yaw = plan_grasp("cream_cheese_1", BOX, crowded)
+    assert hand_overlap(free_point, yaw, (bottle,)) > 0 and hand_overlap(point, yaw, (bottle,)) == 0
+    assert point[0] < 0 and abs(point[0]) <= 0.04 - FINGER_MARGIN + 1e-9  # slid along the box, still on it
 
 
 def test_a_recorded_frame_is_what_lerobot_eval_gives_a_policy():

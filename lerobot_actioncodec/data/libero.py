@@ -8,23 +8,20 @@ keys, shapes, image orientation, state layout, fps and task strings are those of
 turns images to the orientation of LeRobot's public LIBERO datasets). Collection is resumable
 (data/collection.py); attempt k of a task starts from LIBERO's k-th fixed initial state.
 
-The expert reads the object and target positions from the simulator (`{name}_pos` in robosuite's raw
-observation) and the goal from the task's BDDL (`(In obj target_contain_region)` or `(On obj target)`), and
-drives LIBERO's default OSC_POSE delta controller (action `[dx, dy, dz, dax, day, daz, grip]` in [-1, 1], 1.0
-being about 5 cm per 20 Hz step, grip -1 open and +1 closed) through phases: above the object, down to it,
-close, lift to a carry height relative to the scene, over the target, down onto it, open, retreat. A
-proportional controller on position with the orientation held; no learned part.
+The expert (data/libero_expert.py) reads the goal from the task's BDDL (`(In obj region)` or `(On obj target)`)
+and the scene from the simulator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .collection import CollectionRecord, CollectionSummary, DatasetSpec, check_sizes, collect
+from .libero_expert import LiberoScene, PickPlaceExpert, pick_and_place_goal
 
 FPS = 20  # LeRobot's LIBERO env (--env.fps): robosuite's control frequency
 ROBOT_TYPE = "libero_franka"  # the name of this embodiment in configs/embodiments.json
@@ -33,87 +30,6 @@ STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y"
                "gripper_qpos_left", "gripper_qpos_right"]  # fmt: skip
 ACTION_NAMES = ["delta_x", "delta_y", "delta_z", "delta_axis_angle_x", "delta_axis_angle_y", "delta_axis_angle_z",
                 "gripper"]  # fmt: skip
-GAIN = 12.0  # action per metre of position error (clipped to the controller's [-1, 1])
-APPROACH_HEIGHT = 0.10  # above the object before descending (m)
-CARRY_CLEARANCE = 0.27  # carry height above the higher of object and target (m)
-RELEASE_HEIGHT = 0.12  # above the target when opening (m)
-GRASP_STEPS = 12  # steps the gripper takes to close
-RELEASE_STEPS = 10
-CLOSE_ENOUGH = 0.01  # position error that ends a move (m)
-PHASE_LIMIT = {"approach": 80, "descend": 40, "lift": 60, "carry": 80, "lower": 40}  # steps before moving on anyway
-
-
-def pick_and_place_goal(goal_state: list[list[str]]) -> tuple[str, str]:
-    """(object, target) of a BDDL goal with one `In` or `On` predicate; the target is the fixture or object whose
-    region it names (`basket_1_contain_region` -> `basket_1`). Any other goal is not pick-and-place."""
-    if len(goal_state) != 1 or len(goal_state[0]) != 3 or goal_state[0][0].lower() not in ("in", "on"):
-        raise ValueError(f"goal_state={goal_state!r}: expected one (In obj region) or (On obj target) predicate")
-    _, obj, target = goal_state[0]
-    for suffix in ("_contain_region", "_top_region", "_region"):
-        if target.endswith(suffix):
-            target = target[: -len(suffix)]
-            break
-    return obj, target
-
-
-@dataclass
-class PickPlaceExpert:
-    """One episode's controller: `act(raw_observation)` -> a 7-D action, phase by phase."""
-
-    obj: str
-    target: str
-    phase: str = "approach"
-    steps_in_phase: int = 0
-    carry_z: float | None = None
-    hold: np.ndarray | None = field(default=None, repr=False)
-
-    def act(self, raw: dict[str, Any]) -> np.ndarray:
-        eef = np.asarray(raw["robot0_eef_pos"], dtype=np.float64)
-        obj = np.asarray(raw[f"{self.obj}_pos"], dtype=np.float64)
-        target = np.asarray(raw[f"{self.target}_pos"], dtype=np.float64)
-        if self.carry_z is None:
-            self.carry_z = max(obj[2], target[2]) + CARRY_CLEARANCE
-        self.steps_in_phase += 1
-        goal, closed = self._goal(eef, obj, target)
-        move = np.clip(GAIN * (goal - eef), -1.0, 1.0)
-        return np.concatenate([move, np.zeros(3), [1.0 if closed else -1.0]]).astype(np.float32)
-
-    def _goal(self, eef: np.ndarray, obj: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, bool]:
-        """This step's position goal and whether the gripper is closed; moves to the next phase when this one is
-        done."""
-        phase, carry = self.phase, self.carry_z
-        if phase == "approach":
-            goal = np.array([obj[0], obj[1], obj[2] + APPROACH_HEIGHT])
-            self._advance(np.linalg.norm(goal - eef) < CLOSE_ENOUGH, "descend")
-            return goal, False
-        if phase == "descend":
-            self._advance(np.linalg.norm(obj - eef) < CLOSE_ENOUGH, "grasp")
-            return obj, False
-        if phase == "grasp":
-            if self.hold is None:
-                self.hold = eef.copy()
-            self._advance(self.steps_in_phase >= GRASP_STEPS, "lift")
-            return self.hold, True
-        if phase == "lift":
-            self._advance(abs(carry - eef[2]) < 2 * CLOSE_ENOUGH, "carry")
-            return np.array([eef[0], eef[1], carry]), True
-        if phase == "carry":
-            goal = np.array([target[0], target[1], carry])
-            self._advance(np.linalg.norm(goal[:2] - eef[:2]) < CLOSE_ENOUGH, "lower")
-            return goal, True
-        if phase == "lower":
-            goal = np.array([target[0], target[1], target[2] + RELEASE_HEIGHT])
-            self._advance(abs(goal[2] - eef[2]) < 1.5 * CLOSE_ENOUGH, "release")
-            return goal, True
-        if phase == "release":
-            self._advance(self.steps_in_phase >= RELEASE_STEPS, "retreat")
-            return eef, False
-        return np.array([eef[0], eef[1], carry]), False  # retreat
-
-    def _advance(self, done: bool, next_phase: str) -> None:
-        """Move on when `done`, or when the phase has used up its steps."""
-        if done or self.steps_in_phase >= PHASE_LIMIT.get(self.phase, 10**9):
-            self.phase, self.steps_in_phase = next_phase, 0
 
 
 @dataclass(frozen=True)
@@ -182,6 +98,7 @@ class LiberoExpertTask:
         self.env.reset(seed=0)  # builds the simulator, whose BDDL problem names the goal
         try:
             self.goal = pick_and_place_goal(self.env._env.env.parsed_problem["goal_state"])
+            LiberoScene(self.env._env.env, *self.goal)  # the goal's object and target exist in the scene
         except ValueError as error:
             self.env.close()
             raise ValueError(f"{settings.suite} task {task_id} ({self.env.task}): {error}; the scripted expert "
@@ -194,9 +111,10 @@ class LiberoExpertTask:
 
         self.env.init_state_id = attempt  # LIBERO's fixed initial state number `attempt`
         observation, _ = self.env.reset(seed=attempt)
-        expert, frames = PickPlaceExpert(*self.goal), []
+        scene = LiberoScene(self.env._env.env, *self.goal)  # the reset may have rebuilt the simulator
+        expert, frames = PickPlaceExpert(scene.obj, scene.shape), []
         for _ in range(self.settings.max_steps):
-            action = expert.act(self.env._env.env._get_observations())
+            action = expert.act(scene.read())
             frames.append({**policy_view(observation, self.env_preprocessor, self.description), ACTION: action})
             observation, _, terminated, _, info = self.env.step(action)
             if info["is_success"]:

@@ -77,12 +77,17 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     temperature: float = 0.0  # 0: greedy (the paper's decoding)
     top_k: int | None = None  # sample among the k most likely codes when temperature > 0
     # What an invalid token sequence becomes (paper A.2: a zero-action chunk). "zeros": no motion for
-    # delta actions; "hold": repeat the last executed action, which is "no motion" for absolute actions.
+    # delta actions; "hold": repeat the last executed action, or before the first one hold the observed position
+    # (a state of the action's size, e.g. an SO-100's joints): "no motion" for absolute actions.
     invalid_action: str = "zeros"
     # A sequence the tokenizer could decode only after repairing it (wrong length, id out of its range):
     # "no_motion" replaces it like an invalid one (the paper's protocol); "execute" runs the repaired chunk
     # (FAST's soft decoding). Either way it is counted in `repaired_chunks`.
     on_repaired_chunk: str = "no_motion"
+    # Every emitted action is clamped to the training data's per-dimension range widened by this share of it, and
+    # each clamped value counted and logged (policies/action_bounds.py, a postprocessor step saved with the
+    # checkpoint). None: off.
+    action_bounds_margin: float | None = 0.05
     # Variable-budget tokenizers whose ids stand for a known number of symbols (FAST): allow, at each position,
     # only ids that keep the stream able to decode to exactly T x D coefficients, and the end token exactly
     # there, so a sequence never needs repair for its length. False: free decoding (FAST as pi0-FAST decodes).
@@ -134,6 +139,8 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             raise ValueError(f"temperature={self.temperature}: expected >= 0 (0 is greedy)")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k={self.top_k}: expected >= 1 or None")
+        if self.action_bounds_margin is not None:
+            require_non_negative("action_bounds_margin", self.action_bounds_margin)
         for name in ("dropout", "lora_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: expected in [0, 1)")

@@ -28,6 +28,7 @@ from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX, decoding_rule
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
+from ..held_position import state_unnormalizer
 from .configuration_actioncodec import ActionCodecConfig
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,14 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         self.state_key = state_keys[0] if state_keys else None
         state_dim = config.input_features[self.state_key].shape[0] if self.state_key else 0
         self.backbone = self._build_backbone(config, state_dim, len(self.image_keys), weights_follow, vlm_files)
+        # invalid_action="hold" before any action was executed: the observed position (held_position.py)
+        hold = state_unnormalizer(dataset_stats, config.normalization_mapping.get("STATE"), state_dim)
+        usable = hold is not None and state_dim == config.action_dim
+        scale, offset = hold if usable else (torch.ones(state_dim), torch.zeros(state_dim))
+        self.register_buffer("state_raw_scale", scale)
+        self.register_buffer("state_raw_offset", offset)
+        self.register_buffer("state_holdable", torch.tensor(usable))
+        self._observed_state: Tensor | None = None
         self.invalid_chunks = 0  # chunks replaced by no motion
         self.repaired_chunks = 0  # sequences the tokenizer decoded only after repairing them
         self.rollout_log = RolloutLog(config.rollout_log) if config.rollout_log else None
@@ -194,7 +203,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         return [("Backbone and head", backbone + head), ("Action tokenizer", tokenizer)]
 
     def reset(self) -> None:
-        self._queue: deque[Tensor] = deque()
+        self._action_queue: deque[Tensor] = deque()
         self._last_action: Tensor | None = None
         self._episode += 1
 
@@ -222,6 +231,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         state = batch.get(self.state_key) if self.state_key else None
         if state is not None and not torch.isfinite(state).all():
             raise ValueError(f"{self.state_key} has non-finite values (NaN or inf): expected finite robot state")
+        self._observed_state = None if state is None else state.detach()
         return self.backbone.prefix(images, state, list(tasks))
 
     def target_tokens(self, actions: Tensor) -> tuple[Tensor, Tensor]:
@@ -270,22 +280,38 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         return chunk
 
     def _no_motion(self, batch: int, device: torch.device) -> Tensor:
-        """Zeros (delta actions) or the last executed action held (absolute actions), [B, T, D]."""
+        """Zeros (delta actions), or, for "hold" (absolute actions), the last executed action held, or before the
+        first one the observed position, [B, T, D]."""
         shape = (batch, self.config.chunk_length, self.config.action_dim)
-        if self.config.invalid_action == "hold" and self._last_action is not None:
+        if self.config.invalid_action != "hold":
+            return torch.zeros(shape, device=device)
+        if self._last_action is not None:
             return self._last_action.to(device).unsqueeze(1).expand(shape).clone()
-        return torch.zeros(shape, device=device)
+        if bool(self.state_holdable) and self._observed_state is not None:
+            position = self._observed_state.float() * self.state_raw_scale + self.state_raw_offset
+            return position.to(device).unsqueeze(1).expand(shape).clone()
+        raise RuntimeError(
+            "invalid_action='hold': the first chunk is invalid and there is nothing to hold (no action executed yet, "
+            f"and no {self.state_key or 'observation.state'} of the action's size {self.config.action_dim} with "
+            "dataset stats to read the position from)"
+        )
+
+    def drop_queued_actions(self) -> None:
+        """Discard the queued actions so the next select_action predicts afresh (e.g. after the instruction changed),
+        keeping the rest of the episode state; the queue is `_action_queue`, the name LeRobot's own
+        `drop_queued_actions` clears in the versions that have it."""
+        self._action_queue.clear()
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
         """[B, D]: the next action of the current chunk; a new chunk is predicted when the queue runs out."""
-        if not self._queue:
+        if not self._action_queue:
             invalid, repaired = self.invalid_chunks, self.repaired_chunks
             chunk = self.predict_action_chunk(batch)[:, : self.config.steps_per_prediction]
             if self.rollout_log is not None:
                 self.rollout_log.record(self._episode, chunk, self._last_action,
                                         self.invalid_chunks - invalid, self.repaired_chunks - repaired)  # fmt: skip
-            self._queue.extend(chunk.transpose(0, 1))
-        action = self._queue.popleft()
+            self._action_queue.extend(chunk.transpose(0, 1))
+        action = self._action_queue.popleft()
         self._last_action = action
         return action
