@@ -1,14 +1,16 @@
 """A scripted pick-and-place expert for LIBERO that reads privileged simulator state.
 
-It drives LIBERO's default OSC_POSE delta controller (action `[dx, dy, dz, dax, day, daz, grip]` in [-1, 1];
-1.0 is about 5 cm or 0.5 rad per 20 Hz step, about the world axes; grip -1 open, +1 closed) through phases:
-above the grasp point, down to it, close, lift to a carry height relative to the scene, bring the object over
-the target, down, open, retreat. A proportional controller on position and on the gripper's yaw; no learned part.
+It drives LIBERO's default OSC_POSE delta controller (action `[dx, dy, dz, dax, day, daz, grip]` in [-1, 1],
+about the world axes: 1.0 moves about 5 cm per 20 Hz step and turned the hand about 0.09 rad per step here; grip
+-1 open, +1 closed) through phases: above the grasp point, down to it, close, lift to a carry height relative to
+the scene, bring the object over the target, down, open, retreat. A proportional controller on position and on
+the gripper's yaw; no learned part.
 
 Where to grasp comes from the object's collision geometry (`ObjectShape`): a box is taken across its shorter
 horizontal side (the gripper turns to it: a flat box held along its long side does not fit between the fingers),
-a bowl by its rim (the fingers straddle the wall, one inside and one outside), anything else at its origin.
-While carrying, the object (not the hand) is steered over the target, so a bowl held by its rim lands centred.
+a bowl by its rim (the fingers straddle the wall, one inside and one outside), anything else at its origin; among
+the grasps an object allows, one whose hand clears the neighbours' collision geoms (`hand_overlap`). While
+carrying, the object (not the hand) is steered over the target, so a bowl held by its rim lands centred.
 """
 
 from __future__ import annotations
