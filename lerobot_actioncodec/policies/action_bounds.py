@@ -20,6 +20,8 @@ from lerobot.configs.types import PipelineFeatureType, PolicyFeature
 from lerobot.processor import ActionProcessorStep, ProcessorStepRegistry
 from lerobot.utils.constants import ACTION
 
+from .dataset_stats import stat_vector
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MARGIN = 0.05  # of each dimension's demonstrated span
@@ -29,11 +31,9 @@ def action_bounds(dataset_stats: dict[str, dict[str, Any]] | None, margin: float
     """(low, high), float32 [D]: the dataset's action min/max widened by `margin` of their span."""
     if margin < 0:
         raise ValueError(f"action_bounds_margin={margin}: expected a number >= 0 (a share of the demonstrated span)")
-    stats = (dataset_stats or {}).get(ACTION)
-    if stats is None or "min" not in stats or "max" not in stats:
+    low, high = stat_vector(dataset_stats, ACTION, "min"), stat_vector(dataset_stats, ACTION, "max")
+    if low is None or high is None:
         raise ValueError(f"dataset stats of {ACTION!r} have no 'min'/'max': expected LeRobot's per-feature stats")
-    low = torch.as_tensor(stats["min"], dtype=torch.float32).flatten()
-    high = torch.as_tensor(stats["max"], dtype=torch.float32).flatten()
     if low.shape != high.shape or not (torch.isfinite(low).all() and torch.isfinite(high).all()) or (low > high).any():
         raise ValueError(f"dataset stats {ACTION}.min/max: expected finite [D] vectors with min <= max")
     span = high - low

@@ -15,7 +15,7 @@ import torch
 from lerobot.configs.types import NormalizationMode
 from lerobot.utils.constants import OBS_STATE
 
-EPS = 1e-8  # NormalizerProcessorStep's default
+from .dataset_stats import NORMALIZER_EPS, stat_vector
 
 
 def state_unnormalizer(
@@ -25,16 +25,14 @@ def state_unnormalizer(
     allow it (no stats, a non-affine mode)."""
     if mode == NormalizationMode.IDENTITY:
         return torch.ones(dim), torch.zeros(dim)
-    stats = (dataset_stats or {}).get(OBS_STATE) or {}
 
     def stat(name: str) -> torch.Tensor | None:
-        value = stats.get(name)
-        value = None if value is None else torch.as_tensor(value, dtype=torch.float32).flatten()
+        value = stat_vector(dataset_stats, OBS_STATE, name)
         return value if value is not None and value.numel() == dim else None
 
     if mode == NormalizationMode.MEAN_STD and (mean := stat("mean")) is not None and (std := stat("std")) is not None:
-        return std + EPS, mean
+        return std + NORMALIZER_EPS, mean
     if mode == NormalizationMode.MIN_MAX and (low := stat("min")) is not None and (high := stat("max")) is not None:
-        span = torch.where(high - low == 0, torch.full_like(low, EPS), high - low)
+        span = torch.where(high - low == 0, torch.full_like(low, NORMALIZER_EPS), high - low)
         return span / 2, low + span / 2
     return None

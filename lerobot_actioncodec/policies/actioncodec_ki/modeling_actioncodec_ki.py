@@ -26,22 +26,21 @@ from torch import Tensor
 from ...backbones.flow_expert import FlowMatchingExpert, insulated
 from ...tokenizers.interface import DecodedChunks
 from ..actioncodec.modeling_actioncodec import ActionCodecPolicy, token_cross_entropy
+from ..dataset_stats import NORMALIZER_EPS, stat_vector
 from .configuration_actioncodec_ki import ActionCodecKIConfig
 
 logger = logging.getLogger(__name__)
-STD_EPS = 1e-8  # as LeRobot's normalizer
 
 
 def action_mean_std(dataset_stats: dict | None, action_dim: int) -> tuple[Tensor, Tensor] | None:
     """The dataset's per-dimension action mean and std, float32 [D]; None without stats."""
     if dataset_stats is None or ACTION not in dataset_stats:
         return None
-    stats = dataset_stats[ACTION]
     values = []
     for name in ("mean", "std"):
-        if name not in stats:
+        value = stat_vector(dataset_stats, ACTION, name)
+        if value is None:
             raise ValueError(f"dataset stats of {ACTION!r} have no {name!r}: expected LeRobot's per-feature stats")
-        value = torch.as_tensor(stats[name], dtype=torch.float32).flatten()
         if value.shape != (action_dim,):
             raise ValueError(f"dataset stats {ACTION}.{name} shape={tuple(value.shape)}: expected ({action_dim},)")
         values.append(value)
@@ -93,10 +92,10 @@ class ActionCodecKIPolicy(ActionCodecPolicy):
 
     # ------------------------------------------------------------------ action units
     def standardize(self, actions: Tensor) -> Tensor:
-        return (actions - self.action_mean) / (self.action_std + STD_EPS)
+        return (actions - self.action_mean) / (self.action_std + NORMALIZER_EPS)
 
     def unstandardize(self, actions: Tensor) -> Tensor:
-        return actions * (self.action_std + STD_EPS) + self.action_mean
+        return actions * (self.action_std + NORMALIZER_EPS) + self.action_mean
 
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
