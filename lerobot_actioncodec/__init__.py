@@ -3,7 +3,8 @@
 Importing this package registers every policy type with LeRobot (`--policy.type=actioncodec_tokenizer`,
 `--policy.type=actioncodec`, `--policy.type=actioncodec_pd`, `--policy.type=actioncodec_bar`,
 `--policy.type=actioncodec_ki`, `--policy.type=peer_tokenizer`) and the postprocessor step their checkpoints
-name (`actioncodec_action_bounds`), so lerobot-eval, lerobot-record and lerobot-rollout can load them.
+name (`actioncodec_action_bounds`), so lerobot-eval, lerobot-record and lerobot-rollout can load them, and the
+simulated SO-100 arm (`--robot.type=so100_sim`) with its scripted leader (`--teleop.type=so100_sim_leader`).
 Heavy modules (the networks) load lazily, so LeRobot's command-line start-up stays fast.
 """
 
@@ -18,6 +19,7 @@ from .policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDC
 from .policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import ActionCodecTokenizerConfig
 from .policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
 from .rendering import default_headless_renderer
+from .so100_sim import SO100SimConfig, SO100SimLeaderConfig
 
 default_headless_renderer()
 prepare_libero()
@@ -32,6 +34,8 @@ __all__ = [
     "ActionCodecTokenizer",
     "ActionCodecTokenizerConfig",
     "PeerTokenizerConfig",
+    "SO100SimConfig",
+    "SO100SimLeaderConfig",
     "__version__",
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import sys
 
 
 class RenderingUnavailableError(RuntimeError):
@@ -30,6 +31,20 @@ def default_headless_renderer() -> None:
     if osmesa_installed():
         os.environ["MUJOCO_GL"] = "osmesa"
         os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+        _use_osmesa_in_imported_mujoco()
+
+
+def _use_osmesa_in_imported_mujoco() -> None:
+    """MuJoCo fixes its GL backend when first imported. LeRobot imports plugins in no fixed order, and another one
+    (lerobot-env-so101 imports MuJoCo at module level) may have imported it before the choice above, leaving it on
+    GLFW, which cannot open a context without a display; point its context class at OSMesa."""
+    gl_context = sys.modules.get("mujoco.gl_context")
+    if gl_context is None or getattr(gl_context, "_MUJOCO_GL", None) not in ("", "glfw"):
+        return
+    from mujoco.osmesa import GLContext
+
+    gl_context.GLContext = GLContext
+    sys.modules["mujoco"].GLContext = GLContext
 
 
 def configure_renderer() -> str:

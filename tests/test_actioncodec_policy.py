@@ -12,6 +12,7 @@ from lerobot.processor import NormalizerProcessorStep, TransitionKey
 
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+from lerobot_actioncodec.policies.continuation import leftover_actions, switch_gaps
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
 
 from .helpers import (
@@ -139,8 +140,8 @@ def test_hold_before_the_first_action_holds_the_observed_position_in_raw_units(t
 def test_select_action_runs_n_action_steps_per_prediction(tokenizer_dir, monkeypatch):
     policy = make_policy(tokenizer_dir, n_action_steps=3).eval()
     calls = []
-    original = policy.predict_action_chunk
-    monkeypatch.setattr(policy, "predict_action_chunk", lambda b: calls.append(1) or original(b))
+    original = policy.predict_chunk
+    monkeypatch.setattr(policy, "predict_chunk", lambda b: calls.append(1) or original(b))
     batch = make_batch(2)
     actions = [policy.select_action(batch) for _ in range(7)]
     assert len(calls) == 3 and all(a.shape == (2, ACTION_DIM) for a in actions)
@@ -225,3 +226,50 @@ def test_lerobot_train_trains_the_policy_on_a_trained_tokenizer(tiny_dataset, tm
     batch = {"observation.images.front": torch.rand(2, 3, 8, 8), "observation.state": torch.randn(2, 3),
              "task": ["reach the red block"] * 2}  # fmt: skip
     assert policy.predict_action_chunk(batch).shape == (2, 10, 3)
+
+
+def test_real_time_chunking_keeps_the_candidate_that_continues_the_leftover(tokenizer_dir, monkeypatch):
+    """lerobot-rollout --inference.type=rtc: the usual chunk and rtc_candidates - 1 sampled ones are decoded; the
+    one closest to the leftover at the switch step is executed. Without a leftover, only the usual chunk."""
+    from lerobot.rollout.inference.rtc import supports_rtc_inference
+
+    policy = make_policy(tokenizer_dir, rtc_candidates=3, rtc_temperature=0.7).eval()
+    assert supports_rtc_inference(policy)  # LeRobot's own check: supports_rtc() and the call signature
+    chunks = [torch.full((2, 10, 3), value) for value in (0.0, 5.0, 1.0)]
+    temperatures = []
+
+    def decoded(batch, temperature=None):
+        temperatures.append(temperature)
+        return chunks[len(temperatures) - 1]
+
+    monkeypatch.setattr(policy, "predict_chunk", decoded)
+    # LeRobot's engine passes the leftover as [H, D], padded with zero rows to its execution horizon
+    leftover = torch.cat([torch.full((4, 3), 4.0), torch.zeros(2, 3)])
+    chosen = policy.predict_action_chunk(make_batch(2), inference_delay=5, prev_chunk_left_over=leftover)
+    assert torch.equal(chosen, chunks[1]) and temperatures == [None, 0.7, 0.7]
+    temperatures.clear()
+    assert torch.equal(policy.predict_action_chunk(make_batch(2)), chunks[0]) and temperatures == [None]
+
+
+def test_real_time_chunking_with_the_real_head(tokenizer_dir):
+    policy = make_policy(tokenizer_dir, rtc_candidates=4).eval()
+    batch = make_batch(2)
+    torch.manual_seed(3)
+    greedy = policy.predict_action_chunk(batch)
+    leftover = greedy[0, :6] + 0.5  # the previous plan, somewhat off the greedy chunk
+    chosen = policy.predict_action_chunk(batch, inference_delay=2, prev_chunk_left_over=leftover)
+    assert chosen.shape == greedy.shape
+    gaps = switch_gaps(torch.stack([greedy, chosen], 1), leftover, 2)
+    assert (gaps[:, 1] <= gaps[:, 0]).all()  # never worse at the switch than the usual chunk
+
+
+def test_switch_gaps_strip_padding_and_check_shapes():
+    candidates = torch.stack([torch.zeros(1, 5, 2), torch.ones(1, 5, 2)], 1)  # [B=1, K=2, T=5, D=2]
+    leftover = torch.tensor([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # the last row is padding
+    assert leftover_actions(leftover).shape == (1, 2, 2)
+    torch.testing.assert_close(switch_gaps(candidates, leftover, 4), torch.tensor([[2**0.5, 0.0]]))  # its last row
+    torch.testing.assert_close(switch_gaps(candidates, leftover, 0), torch.tensor([[0.0, 2**0.5]]))
+    with pytest.raises(ValueError, match="prev_chunk_left_over .* does not match"):
+        switch_gaps(candidates, torch.zeros(3, 4), 0)
+    with pytest.raises(ValueError, match="inference_delay=-1"):
+        switch_gaps(candidates, leftover, -1)

@@ -99,6 +99,12 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     # A JSON-lines file each predicted chunk appends its boundary jump, in-chunk step and no-motion/repair counts
     # to (rollout_log.py), e.g. --policy.rollout_log=<lerobot-eval output_dir>/rollout_log.jsonl; None: off.
     rollout_log: str | None = None
+    # Real-time chunking (lerobot-rollout --inference.type=rtc): a token head cannot be guided towards the leftover
+    # actions like a flow, so it decodes its usual chunk plus rtc_candidates - 1 chunks sampled at rtc_temperature
+    # (top_k as above) and executes the one that continues the leftover most smoothly (policies/continuation.py).
+    # 1: the usual chunk only.
+    rtc_candidates: int = 4
+    rtc_temperature: float = 1.0
 
     # --- optimization ---------------------------------------------------------------------------
     optimizer_lr: float | None = None  # None: 1e-4 for smolvlm (paper, 2.2B on LIBERO), 3e-4 for compact
@@ -137,6 +143,10 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             raise ValueError(f"hidden_size={self.hidden_size}: expected a multiple of num_heads={self.num_heads}")
         if self.temperature < 0:
             raise ValueError(f"temperature={self.temperature}: expected >= 0 (0 is greedy)")
+        if self.rtc_candidates < 1:
+            raise ValueError(f"rtc_candidates={self.rtc_candidates}: expected >= 1")
+        if self.rtc_temperature <= 0:
+            raise ValueError(f"rtc_temperature={self.rtc_temperature}: expected > 0 (the candidates are sampled)")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k={self.top_k}: expected >= 1 or None")
         if self.action_bounds_margin is not None:

@@ -28,6 +28,7 @@ from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX, decoding_rule
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
+from ..continuation import choose_continuation
 from ..held_position import state_unnormalizer
 from .configuration_actioncodec import ActionCodecConfig
 
@@ -247,17 +248,40 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
 
     # --------------------------------------------------------------- inference
     @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
-        """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies)."""
+    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+        """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies),
+        decoded at the config's temperature unless one is given."""
         cfg = self.config
+        temperature = cfg.temperature if temperature is None else temperature
         return self.backbone.generate(
-            self._prefix(batch), cfg.temperature, cfg.top_k, self.layout.end_token, self.decoding_rule
+            self._prefix(batch), temperature, cfg.top_k, self.layout.end_token, self.decoding_rule
         )
 
+    def predict_chunk(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+        """[B, chunk_length, D] actions in raw units, decoded from the head's tokens."""
+        return self.decode_tokens(self.predict_tokens(batch, temperature))
+
+    def supports_rtc(self) -> bool:
+        """lerobot-rollout --inference.type=rtc runs this head: see predict_action_chunk."""
+        return True
+
     @torch.no_grad()
-    def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
-        """[B, chunk_length, D] actions in raw units."""
-        return self.decode_tokens(self.predict_tokens(batch))
+    def predict_action_chunk(
+        self,
+        batch: dict[str, Any],
+        inference_delay: int | None = None,
+        prev_chunk_left_over: Tensor | None = None,
+        **kwargs: Any,
+    ) -> Tensor:
+        """[B, chunk_length, D] actions in raw units. Under real-time chunking (a leftover given), the usual chunk
+        and rtc_candidates - 1 sampled ones are decoded and the one whose action at the switch step is closest to
+        the leftover's is returned (policies/continuation.py)."""
+        chunk = self.predict_chunk(batch)
+        if prev_chunk_left_over is None or self.config.rtc_candidates == 1:
+            return chunk
+        cfg = self.config
+        sampled = [self.predict_chunk(batch, cfg.rtc_temperature) for _ in range(cfg.rtc_candidates - 1)]
+        return choose_continuation(torch.stack([chunk, *sampled], 1), prev_chunk_left_over, inference_delay or 0)
 
     def decode_tokens(self, ids: Tensor) -> Tensor:
         """Head ids -> chunk. A row the tokenizer had to repair (wrong length, ids outside its range) is counted and,
@@ -307,7 +331,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         """[B, D]: the next action of the current chunk; a new chunk is predicted when the queue runs out."""
         if not self._action_queue:
             invalid, repaired = self.invalid_chunks, self.repaired_chunks
-            chunk = self.predict_action_chunk(batch)[:, : self.config.steps_per_prediction]
+            chunk = self.predict_chunk(batch)[:, : self.config.steps_per_prediction]
             if self.rollout_log is not None:
                 self.rollout_log.record(self._episode, chunk, self._last_action,
                                         self.invalid_chunks - invalid, self.repaired_chunks - repaired)  # fmt: skip

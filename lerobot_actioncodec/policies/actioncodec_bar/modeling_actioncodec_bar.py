@@ -42,12 +42,13 @@ class ActionCodecBARPolicy(ActionCodecPDPolicy):
         return codes, codes
 
     @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
+    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
         """[B, refinement_passes, level length]: the tokenizer's ids of the levels predicted, coarse to fine."""
-        return self.predict_codes(batch, self.config.passes) + self.level_first_ids[:, : self.config.passes]
+        passes = self.config.passes
+        return self.predict_codes(batch, passes, temperature) + self.level_first_ids[:, :passes]
 
     @torch.no_grad()
-    def predict_action_chunk(self, batch: dict[str, Any], **kwargs: Any) -> Tensor:
+    def predict_chunk(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
         """[B, chunk_length, D] raw actions, decoded from the levels predicted (fewer passes: a coarser chunk)."""
-        ids = self.predict_tokens(batch)
+        ids = self.predict_tokens(batch, temperature)
         return self.executable_chunk(self.tokenizer.decode_levels(list(ids.cpu().unbind(1))), ids.device)

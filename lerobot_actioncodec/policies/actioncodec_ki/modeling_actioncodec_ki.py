@@ -131,6 +131,13 @@ class ActionCodecKIPolicy(ActionCodecPolicy):
         return (errors * real).sum() / real.sum().clamp_min(1)
 
     # --------------------------------------------------------------- inference
+    def predict_chunk(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+        """The chunk select_action executes: integrated by the flow expert, or decoded from the backbone's tokens
+        with ki_inference="tokens"."""
+        if self.config.ki_inference == "tokens":
+            return super().predict_chunk(batch, temperature)
+        return self.predict_action_chunk(batch)
+
     @torch.no_grad()
     def predict_action_chunk(
         self,
@@ -145,7 +152,7 @@ class ActionCodecKIPolicy(ActionCodecPolicy):
         expert's velocity; under RTC, guided towards `prev_chunk_left_over` (raw units, as this policy emitted
         them). A row with a non-finite value becomes no motion, counted in `invalid_chunks`."""
         if self.config.ki_inference == "tokens":
-            return super().predict_action_chunk(batch)
+            return super().predict_action_chunk(batch, inference_delay, prev_chunk_left_over)
         context = self.backbone.encode_prefix(self._prefix(batch))
         batch_size = context.mask.shape[0]
         shape = (batch_size, self.config.chunk_length, self.config.action_dim)

@@ -62,12 +62,13 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
         return self.tracked(loss, logs)
 
     @torch.no_grad()
-    def predict_codes(self, batch: dict[str, Any], passes: int = 1) -> Tensor:
-        """[B, passes, block length] codes, one expert pass per block."""
+    def predict_codes(self, batch: dict[str, Any], passes: int = 1, temperature: float | None = None) -> Tensor:
+        """[B, passes, block length] codes, one expert pass per block (at the config's temperature unless given)."""
         context = self.backbone.encode_prefix(self._prefix(batch))
-        return self.expert.generate(context, passes, self.config.temperature, self.config.top_k)
+        temperature = self.config.temperature if temperature is None else temperature
+        return self.expert.generate(context, passes, temperature, self.config.top_k)
 
     @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any]) -> Tensor:
+    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
         """[B, positions] ids over the head's vocabulary, from one forward pass."""
-        return self.predict_codes(batch)[:, 0]
+        return self.predict_codes(batch, temperature=temperature)[:, 0]
