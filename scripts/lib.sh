@@ -87,6 +87,14 @@ train_policy() {
     --save_freq="$POLICY_STEPS" --output_dir="$2"
 }
 
+# train_preset_policy: the policy in $RUN_DIR/policy from the JSON preset $POLICY_PRESET on the demo's tokenizer,
+# $POLICY_STEPS steps (the LIBERO and SO-100 demos).
+train_preset_policy() {
+  "$bin/lerobot-train" --config_path="$POLICY_PRESET" --policy.tokenizer_path="$DEMO_TOKENIZER" \
+    --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" --save_freq="$POLICY_STEPS" \
+    --output_dir="$RUN_DIR/policy"
+}
+
 # evaluate_policy POLICY_RUN OUT: lerobot-eval in LeRobot's metaworld env, then success per task and the
 # chunk-boundary table from the policy's rollout log.
 evaluate_policy() {

@@ -35,11 +35,6 @@ collect() {
   "$bin/actioncodec-collect-libero" --root "$RUN_DIR/dataset" --repo-id "$REPO_ID" --suite "$SUITE" \
     --task-ids "$TASK_IDS" --episodes-per-task "$EPISODES_PER_TASK" --image-size "$IMAGE_SIZE"
 }
-policy() {
-  "$bin/lerobot-train" --config_path="$POLICY_PRESET" --policy.tokenizer_path="$DEMO_TOKENIZER" \
-    --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" --save_freq="$POLICY_STEPS" \
-    --output_dir="$RUN_DIR/policy"
-}
 evaluate() {
   local length=()
   [ -n "$EPISODE_LENGTH" ] && length=(--env.episode_length="$EPISODE_LENGTH")
@@ -55,7 +50,7 @@ stage collect collect
 echo "== 2/4 lerobot-train --policy.type=actioncodec_tokenizer ($TOKENIZER_STEPS steps, $DEVICE), then its metrics"
 stage tokenizer train_demo_tokenizer_with_metrics
 echo "== 3/4 lerobot-train --config_path=$POLICY_PRESET ($POLICY_STEPS steps, $DEVICE)"
-stage policy policy
+stage policy train_preset_policy
 echo "== 4/4 lerobot-eval --env.type=libero --env.task=$SUITE --env.task_ids=[$task_list] ($EVAL_EPISODES episodes per task)"
 stage eval evaluate
 echo "== wall time per stage (seconds)"

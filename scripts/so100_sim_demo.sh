@@ -29,7 +29,7 @@ rm -rf "$RUN_DIR/tokenizer" "$RUN_DIR/policy" "$RUN_DIR/rollout" "$RUN_DIR/stage
 
 record() {
   local info="$RUN_DIR/dataset/meta/info.json"
-  if [ -f "$info" ] && [ "$("$bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_episodes"])' "$info")" = "$RECORD_EPISODES" ]; then
+  if [ -f "$info" ] && [ "$(preset "$info" total_episodes)" = "$RECORD_EPISODES" ]; then
     echo "   kept: $RUN_DIR/dataset already holds $RECORD_EPISODES episodes"
     return 0
   fi
@@ -39,11 +39,6 @@ record() {
     "${dataset[@]}" --dataset.single_task="$TASK" --dataset.fps=30 --dataset.num_episodes="$RECORD_EPISODES" \
     --dataset.episode_time_s="$EPISODE_TIME_S" --dataset.reset_time_s=0 --dataset.video=false \
     --dataset.push_to_hub=false --play_sounds=false
-}
-policy() {
-  "$bin/lerobot-train" --config_path="$POLICY_PRESET" --policy.tokenizer_path="$DEMO_TOKENIZER" \
-    --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" --save_freq="$POLICY_STEPS" \
-    --output_dir="$RUN_DIR/policy"
 }
 rollout() {
   "$bin/lerobot-rollout" --strategy.type=base --policy.path="$RUN_DIR/policy/checkpoints/last/pretrained_model" \
@@ -66,7 +61,7 @@ stage record record
 echo "== 2/4 lerobot-train --policy.type=actioncodec_tokenizer ($TOKENIZER_STEPS steps, $DEVICE), then its metrics"
 stage tokenizer train_demo_tokenizer_with_metrics
 echo "== 3/4 lerobot-train --config_path=$POLICY_PRESET ($POLICY_STEPS steps, $DEVICE)"
-stage policy policy
+stage policy train_preset_policy
 echo "== 4/4 lerobot-rollout on so100_sim until $ROLLOUT_EPISODES episodes have finished"
 stage rollout rollout
 echo "== success"

@@ -16,7 +16,7 @@ from lerobot_env_so101.mujoco_env import CARTESIAN_BOUNDS, grasp_point_offset
 from lerobot_env_so101.policy import DEFAULT_ACTION_SCALE
 from lerobot_env_so101.scripted.pick_place import PickPlaceController
 
-from .scene import ARM_JOINTS, MOTORS, PickPlaceScene
+from .scene import ARM_JOINTS, MOTOR_KEYS, PickPlaceScene
 
 CONTROLLER_HZ = 10  # the rate PickPlaceController's step counts and speeds were tuned at
 # lerobot-env-so101's IK settings (mujoco_env.py): grasp point between the jaws, gripper pointing down, jaws along y.
@@ -51,7 +51,7 @@ class ScriptedPickPlace:
         self._step_delta = np.zeros(3)
         self._gripper_open = 1.0
         self._holding = False
-        self._command = np.zeros(len(MOTORS))
+        self._command = np.zeros(len(MOTOR_KEYS))
 
     @property
     def done(self) -> bool:
@@ -97,7 +97,7 @@ class ScriptedPickPlace:
         wanted = np.asarray([*np.degrees(self._inverse_kinematics(self._target)), 100.0 * self._gripper_open])
         limit = STEP_LIMIT_30FPS * 30.0 / self.scene.fps
         self._command = np.clip(wanted, self._command - limit, self._command + limit)
-        return {f"{n}.pos": float(v) for n, v in zip(MOTORS, self._command, strict=True)}
+        return {key: float(v) for key, v in zip(MOTOR_KEYS, self._command, strict=True)}
 
     def _inverse_kinematics(self, target: np.ndarray) -> np.ndarray:
         seed = self._scratch.qpos[self._arm_dofs].copy()

@@ -26,6 +26,7 @@ from lerobot_env_so101.pick_place_env import PLACE_SUCCESS_DISTANCE
 
 ARM_JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll")
 MOTORS = (*ARM_JOINTS, "gripper")
+MOTOR_KEYS = tuple(f"{motor}.pos" for motor in MOTORS)  # so100_follower's action and state keys
 # lerobot-env-so101's pick-and-place success test (pick_place_env.py) and its private constants.
 MIN_CARRY_RISE = 0.03
 PLACE_MAX_CUBE_SPEED = 0.01
@@ -162,8 +163,7 @@ class PickPlaceScene:
     # --- episodes -------------------------------------------------------------------------------------------
     def new_episode(self, ended_by: str = "time") -> None:
         """Arm home with the gripper open, a fresh cube (and goal), and the previous episode's outcome recorded."""
-        if self.steps > 0:
-            self.results.append(EpisodeResult(self.episode_index, self._succeeded, self.steps, ended_by))
+        self._close_episode(ended_by)
         mujoco.mj_resetData(self.model, self.data)
         self.data.qpos[self._arm_qpos] = HOME_POSITION
         self.data.qpos[self._gripper_qpos] = self._ctrl_range[-1, 1]
@@ -179,22 +179,27 @@ class PickPlaceScene:
 
     def finish(self) -> list[EpisodeResult]:
         """Close the running episode (if it ran) and return every episode's outcome."""
-        if self.steps > 0:
-            self.results.append(EpisodeResult(self.episode_index, self._succeeded, self.steps, "disconnect"))
-            self.steps = 0
+        self._close_episode("disconnect")
         return list(self.results)
+
+    def _close_episode(self, ended_by: str) -> None:
+        """Record the running episode's outcome, if it ran at all."""
+        if self.steps > 0:
+            self.results.append(EpisodeResult(self.episode_index, self._succeeded, self.steps, ended_by))
+            self.steps = 0
 
     # --- control ----------------------------------------------------------------------------------------------
     def joint_positions(self) -> dict[str, float]:
         """Measured positions in so100_follower's units: arm joints in degrees, gripper 0-100."""
         arm = np.degrees(self.data.qpos[self._arm_qpos])
         gripper = 100.0 * ctrl_to_normalized(self.data.qpos[self._gripper_qpos], self._ctrl_range[-1])
-        return {**{f"{n}.pos": float(v) for n, v in zip(ARM_JOINTS, arm, strict=True)}, "gripper.pos": float(gripper)}
+        return {key: float(v) for key, v in zip(MOTOR_KEYS, [*arm, gripper], strict=True)}
 
     def to_ctrl(self, targets: dict[str, float]) -> np.ndarray:
         """so100_follower units → actuator targets (radians), clamped to the servos' ranges like the real bus."""
-        arm = np.radians([targets[f"{n}.pos"] for n in ARM_JOINTS])
-        gripper = normalized_to_ctrl(targets["gripper.pos"] / 100.0, self._ctrl_range[-1])
+        *arm, gripper = (targets[key] for key in MOTOR_KEYS)
+        arm = np.radians(arm)
+        gripper = normalized_to_ctrl(gripper / 100.0, self._ctrl_range[-1])
         return np.clip([*arm, gripper], self._ctrl_range[:, 0], self._ctrl_range[:, 1])
 
     def step(self, targets: dict[str, float]) -> None:
@@ -217,11 +222,6 @@ class PickPlaceScene:
     @property
     def goal_position(self) -> np.ndarray:
         return np.asarray([*self.data.mocap_pos[0][:2], self._cube_z])
-
-    @property
-    def succeeded(self) -> bool:
-        """Whether the running episode has succeeded at some frame."""
-        return self._succeeded
 
     def is_success(self) -> bool:
         cube = self.cube_position

@@ -17,7 +17,7 @@ from lerobot.utils.decorators import check_if_already_connected, check_if_not_co
 from .config_so100_sim import SO100SimConfig
 from .scene import (
     CAMERA,
-    MOTORS,
+    MOTOR_KEYS,
     EpisodeResult,
     PickPlaceScene,
     SceneLayout,
@@ -56,7 +56,7 @@ class SO100Sim(Robot):
 
     @cached_property
     def action_features(self) -> dict[str, type]:
-        return {f"{motor}.pos": float for motor in MOTORS}
+        return dict.fromkeys(MOTOR_KEYS, float)
 
     @cached_property
     def observation_features(self) -> dict[str, type | tuple]:
@@ -160,13 +160,13 @@ class SO100Sim(Robot):
         results = self.scene.finish()
         self._log_finished_episodes()
         scored = self._finished()
-        rate = success_rate(scored)
-        logger.info(f"{self}: {sum(r.success for r in scored)} of {len(scored)} finished episodes succeeded")
+        rate, successes = success_rate(scored), sum(r.success for r in scored)
+        logger.info(f"{self}: {successes} of {len(scored)} finished episodes succeeded")
         if self.config.results_path is not None:
             self.config.results_path.parent.mkdir(parents=True, exist_ok=True)
             summary = {
                 "episodes": len(scored),
-                "successes": sum(r.success for r in scored),
+                "successes": successes,
                 "success_rate": None if math.isnan(rate) else rate,
                 "unfinished": len(results) - len(scored),
                 "results": [r.__dict__ for r in results],

@@ -10,7 +10,7 @@ from lerobot.utils.decorators import check_if_already_connected, check_if_not_co
 
 from .config_so100_sim_leader import SO100SimLeaderConfig
 from .expert import ScriptedPickPlace
-from .scene import MOTORS, connected_scene
+from .scene import MOTOR_KEYS, connected_scene
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class SO100SimLeader(Teleoperator):
 
     @cached_property
     def action_features(self) -> dict[str, type]:
-        return {f"{motor}.pos": float for motor in MOTORS}
+        return dict.fromkeys(MOTOR_KEYS, float)
 
     @cached_property
     def feedback_features(self) -> dict[str, type]:
