@@ -5,7 +5,10 @@ A default-size (untrained) tokenizer and policies on a LIBERO-like input: one ca
 20 Hz in 1 s chunks (16 tokens over 2,048 codes; the tokenizer has 3 RVQ levels). AR and PD read its VQ form, as in
 the paper; BAR reads every level. Prints, at batch 1, the time to predict one chunk (prompt, token decoding,
 tokenizer decode), its ratio to AR's on the same backbone, the actions per second that allows when the whole chunk
-is executed, and the training step time (model only, no data loading). AR decodes 16 tokens one cached step at a
+is executed, the time of one real-time-chunking step (`predict_action_chunk` with a leftover, as
+`lerobot-rollout --inference.type=rtc` calls it: the token heads decode rtc_candidates = 4 chunks from one encoded
+observation, the sampled ones in one batch) next to the same 4 chunks predicted one after another (each encoding the
+observation again), and the training step time (model only, no data loading). AR decodes 16 tokens one cached step at a
 time; PD predicts all 16 in one expert pass; BAR runs one pass per level (3); KI runs its flow expert once per
 integration step (10, pi0.5's default) and decodes no token, and trains the token loss and the flow loss together.
 
@@ -144,8 +147,8 @@ def main() -> None:
     where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"{args.threads} CPU threads"
     print(f"{where}; 1 camera, {STATE_DIM}-D state, {ACTION_DIM}-D actions at {FPS} Hz")
     print("| backbone | head | parameters | passes after the prompt | chunk latency, batch 1 | AR latency / this "
-          "| actions/s (whole chunk executed) | train step |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "| actions/s (whole chunk executed) | RTC step | 4 chunks one by one | train step |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = default_tokenizer(Path(tmp) / "tokenizer")
         vlm = smolvlm2_256m_directory(Path(tmp) / "smolvlm2_256m")
@@ -162,7 +165,12 @@ def main() -> None:
                 ratio = f"{baseline / row['latency']:.1f}x" if baseline is not None else "n/a (run with ar)"
                 print(f"| {backbone} | {head} | {row['params'] / 1e6:.1f} M | {row['passes']} "
                       f"| {row['latency'] * 1e3:.0f} ms | {ratio} | {row['chunk'] / row['latency']:.0f} "
+                      f"| {row['rtc'] * 1e3:.0f} ms | {milliseconds(row['one_by_one'])} "
                       f"| {row['train'] * 1e3:.0f} ms at batch {TRAIN_BATCH[backbone]} |", flush=True)  # fmt: skip
+
+
+def milliseconds(seconds: float | None) -> str:
+    return "n/a (guided flow)" if seconds is None else f"{seconds * 1e3:.0f} ms"
 
 
 def measure_head(
@@ -176,12 +184,21 @@ def measure_head(
     policy.eval()
     single = batch_of(1, chunk, image, device)
     latency = timed(synchronized(lambda: policy.predict_action_chunk(single), device), repeats)
+    leftover = torch.randn(chunk // 2, ACTION_DIM, device=device)  # [H, D], as LeRobot's RTC engine passes it
+    rtc_step = lambda: policy.predict_action_chunk(single, inference_delay=2, prev_chunk_left_over=leftover)  # noqa: E731
+    rtc = timed(synchronized(rtc_step, device), repeats)
+    one_by_one = None
+    if head != "ki":  # what an RTC step cost before the candidates shared one encoded observation
+        temperatures = [None] + [cfg.rtc_temperature] * (cfg.rtc_candidates - 1)
+        each = lambda: [policy.predict_chunk(single, t) for t in temperatures]  # noqa: E731
+        one_by_one = timed(synchronized(each, device), repeats)
     policy.train()
     optimizer = cfg.get_optimizer_preset().build(policy.get_optim_params())
     step = training_step(policy, optimizer, batch_of(train_batch, chunk, image, device))
     train = timed(synchronized(step, device), max(2, repeats // 2))
     params = sum(p.numel() for p in policy.parameters())
-    return {"params": params, "passes": decoding_passes(policy), "latency": latency, "train": train, "chunk": chunk}
+    return {"params": params, "passes": decoding_passes(policy), "latency": latency, "train": train, "chunk": chunk,
+            "rtc": rtc, "one_by_one": one_by_one}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -165,6 +165,21 @@ def test_bar_passes_with_the_cache_match_teacher_forcing_and_one_pass_is_pd(rvq_
     assert policy.predict_tokens(batch).shape == (3, LEVELS, TOKENS)
 
 
+@BACKBONES
+def test_one_observed_context_decodes_again_and_in_repeated_rows(rvq_tokenizer_dir, backbone):
+    """RTC's candidates share one prefix pass: decoding leaves the context's cache holding the prefix alone, and a
+    context with repeated rows decodes each copy as its original row."""
+    policy = make_bar(rvq_tokenizer_dir, **backbone).eval()
+    batch = policy_batch(2)
+    context = policy.observe(batch)
+    first = policy.tokens_from(context)
+    assert context.cache.get_seq_length() == context.length
+    assert torch.equal(policy.tokens_from(context), first) and torch.equal(policy.predict_tokens(batch), first)
+    repeated = context.repeat_rows(3)
+    assert torch.equal(policy.tokens_from(repeated), first.repeat_interleave(3, 0))
+    assert context.cache.get_seq_length() == context.length and context.mask.shape[0] == 2  # the original is kept
+
+
 def test_bar_refinement_passes_decode_from_the_levels_predicted(rvq_tokenizer_dir):
     full = make_bar(rvq_tokenizer_dir).eval()
     coarse = make_bar(rvq_tokenizer_dir, refinement_passes=1).eval()

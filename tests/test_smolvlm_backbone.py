@@ -88,6 +88,14 @@ def test_constrained_decoding_gives_n_action_tokens(backbone):
         assert all(name.startswith("<|action_") for name in names)
 
 
+def test_a_prompt_with_repeated_rows_decodes_each_copy_as_its_original(backbone):
+    """RTC samples its candidates in one batch of repeated prompts: greedy decoding gives each copy its row's ids."""
+    prompt = backbone.prefix(torch.rand(2, 3, 16, 16), torch.randn(2, 2), ["a", "a longer task"])
+    repeated = prompt.repeat_rows(2)
+    assert torch.equal(repeated.input_ids[2:], prompt.input_ids[1:].repeat(2, 1))
+    assert torch.equal(backbone.generate(repeated), backbone.generate(prompt).repeat_interleave(2, 0))
+
+
 def test_policy_trains_a_step_and_predicts_a_valid_chunk(tokenizer_dir):
     policy = make_policy(tokenizer_dir)
     optimizer = torch.optim.AdamW(policy.get_optim_params(), lr=1e-3)

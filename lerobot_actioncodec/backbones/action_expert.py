@@ -16,6 +16,7 @@ decoding and several are BAR over RVQ levels.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,13 @@ class PrefixContext:
     @property
     def length(self) -> int:
         return self.mask.shape[1]
+
+    def repeat_rows(self, times: int) -> PrefixContext:
+        """A copy with each row `times` times in a row (sampling several chunks of one observation in one batch);
+        this context's cache is left as it is."""
+        cache = copy.deepcopy(self.cache)
+        cache.batch_repeat_interleave(times)
+        return PrefixContext(cache, self.mask.repeat_interleave(times, 0))
 
 
 def keep_first(cache: DynamicCache, length: int) -> None:
@@ -154,7 +162,8 @@ class ActionExpert(nn.Module):
         self, context: PrefixContext, passes: int, temperature: float = 0.0, top_k: int | None = None
     ) -> Tensor:
         """Codes [B, passes, block_length]: pass b runs block b alone (the earlier blocks are in the cache) on the
-        codes chosen by pass b - 1. One pass is parallel decoding of block 0."""
+        codes chosen by pass b - 1. One pass is parallel decoding of block 0. The context's cache is left holding
+        the prefix alone, so the same context can be decoded again."""
         if not 1 <= passes <= self.blocks:
             raise ValueError(f"passes={passes}: expected 1..{self.blocks} (the expert's blocks)")
         batch = context.mask.shape[0]
@@ -165,4 +174,5 @@ class ActionExpert(nn.Module):
             logits = self.logits(hidden, block)[:, 0]
             codes = choose_tokens(logits.flatten(0, 1), temperature, top_k).view(batch, self.block_length)
             chosen.append(codes)
+        keep_first(context.cache, context.length)
         return torch.stack(chosen, 1)

@@ -54,6 +54,11 @@ class VLMPrompt:
     attention_mask: Tensor  # [B, P]
     pixel_values: Tensor  # [B, 1, 3, H, W]
 
+    def repeat_rows(self, times: int) -> VLMPrompt:
+        """Each prompt `times` times in a row (sampling several chunks of one observation in one batch)."""
+        fields = (self.input_ids, self.attention_mask, self.pixel_values)
+        return VLMPrompt(*(field.repeat_interleave(times, 0) for field in fields))
+
 
 @dataclass
 class LoRASettings:

@@ -10,6 +10,8 @@ that `rollout_log.py` measures.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -51,3 +53,12 @@ def choose_continuation(candidates: Tensor, prev_chunk_left_over: Tensor, infere
     """[B, T, D]: per row, the candidate of [B, K, T, D] with the smallest switch gap (the first one on ties)."""
     best = switch_gaps(candidates, prev_chunk_left_over, inference_delay).argmin(-1)
     return candidates[torch.arange(len(candidates), device=candidates.device), best]
+
+
+def repeat_rows(observation: Any, times: int) -> Any:
+    """`observation` with each row repeated `times` times, row b's copies side by side, so that the candidates of one
+    observation decode in one batch from a prefix computed once: a tensor, or a backbone's prompt or prefix cache
+    (their own `repeat_rows`)."""
+    if isinstance(observation, Tensor):
+        return observation.repeat_interleave(times, 0)
+    return observation.repeat_rows(times)

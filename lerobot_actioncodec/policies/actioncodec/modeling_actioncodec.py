@@ -28,7 +28,7 @@ from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
 from ...tokenizers.layout import IGNORE_INDEX, decoding_rule
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
-from ..continuation import choose_continuation
+from ..continuation import choose_continuation, repeat_rows
 from ..held_position import state_unnormalizer
 from .configuration_actioncodec import ActionCodecConfig
 
@@ -247,19 +247,28 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         return self.tracked(*token_cross_entropy(self.backbone(self._prefix(batch), inputs), targets))
 
     # --------------------------------------------------------------- inference
+    def observe(self, batch: dict[str, Any]) -> Any:
+        """What the head decodes from, computed once per observation (RTC's candidates share it): the backbone's
+        prefix (compact: camera patches, state and task tokens; smolvlm: the prompt and its pixels)."""
+        return self._prefix(batch)
+
     @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+    def tokens_from(self, observation: Any, temperature: float | None = None) -> Tensor:
         """[B, positions] ids over the head's vocabulary (the tokenizer's, plus the end token if the budget varies),
         decoded at the config's temperature unless one is given."""
         cfg = self.config
         temperature = cfg.temperature if temperature is None else temperature
-        return self.backbone.generate(
-            self._prefix(batch), temperature, cfg.top_k, self.layout.end_token, self.decoding_rule
-        )
+        return self.backbone.generate(observation, temperature, cfg.top_k, self.layout.end_token, self.decoding_rule)
+
+    def chunk_from(self, observation: Any, temperature: float | None = None) -> Tensor:
+        """[B, chunk_length, D] actions in raw units, decoded from the head's tokens."""
+        return self.decode_tokens(self.tokens_from(observation, temperature))
+
+    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+        return self.tokens_from(self.observe(batch), temperature)
 
     def predict_chunk(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
-        """[B, chunk_length, D] actions in raw units, decoded from the head's tokens."""
-        return self.decode_tokens(self.predict_tokens(batch, temperature))
+        return self.chunk_from(self.observe(batch), temperature)
 
     def supports_rtc(self) -> bool:
         """lerobot-rollout --inference.type=rtc runs this head: see predict_action_chunk."""
@@ -274,14 +283,17 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         **kwargs: Any,
     ) -> Tensor:
         """[B, chunk_length, D] actions in raw units. Under real-time chunking (a leftover given), the usual chunk
-        and rtc_candidates - 1 sampled ones are decoded and the one whose action at the switch step is closest to
-        the leftover's is returned (policies/continuation.py)."""
-        chunk = self.predict_chunk(batch)
-        if prev_chunk_left_over is None or self.config.rtc_candidates == 1:
-            return chunk
+        and rtc_candidates - 1 sampled ones (one batch, from the same observed prefix) are decoded and the one whose
+        action at the switch step is closest to the leftover's is returned (policies/continuation.py)."""
         cfg = self.config
-        sampled = [self.predict_chunk(batch, cfg.rtc_temperature) for _ in range(cfg.rtc_candidates - 1)]
-        return choose_continuation(torch.stack([chunk, *sampled], 1), prev_chunk_left_over, inference_delay or 0)
+        observation = self.observe(batch)
+        chunk = self.chunk_from(observation)
+        if prev_chunk_left_over is None or cfg.rtc_candidates == 1:
+            return chunk
+        others = cfg.rtc_candidates - 1
+        sampled = self.chunk_from(repeat_rows(observation, others), cfg.rtc_temperature)
+        candidates = torch.cat([chunk[:, None], sampled.unflatten(0, (len(chunk), others))], 1)
+        return choose_continuation(candidates, prev_chunk_left_over, inference_delay or 0)
 
     def decode_tokens(self, ids: Tensor) -> Tensor:
         """Head ids -> chunk. A row the tokenizer had to repair (wrong length, ids outside its range) is counted and,

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ...backbones.action_expert import PrefixContext
 from ..actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
 from .configuration_actioncodec_bar import ActionCodecBARConfig
 
@@ -41,14 +42,12 @@ class ActionCodecBARPolicy(ActionCodecPDPolicy):
         codes = ids.unflatten(1, (self.expert.blocks, self.expert.block_length)) - self.level_first_ids
         return codes, codes
 
-    @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+    def tokens_from(self, context: PrefixContext, temperature: float | None = None) -> Tensor:
         """[B, refinement_passes, level length]: the tokenizer's ids of the levels predicted, coarse to fine."""
         passes = self.config.passes
-        return self.predict_codes(batch, passes, temperature) + self.level_first_ids[:, :passes]
+        return self.codes_from(context, passes, temperature) + self.level_first_ids[:, :passes]
 
-    @torch.no_grad()
-    def predict_chunk(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+    def chunk_from(self, context: PrefixContext, temperature: float | None = None) -> Tensor:
         """[B, chunk_length, D] raw actions, decoded from the levels predicted (fewer passes: a coarser chunk)."""
-        ids = self.predict_tokens(batch, temperature)
+        ids = self.tokens_from(context, temperature)
         return self.executable_chunk(self.tokenizer.decode_levels(list(ids.cpu().unbind(1))), ids.device)

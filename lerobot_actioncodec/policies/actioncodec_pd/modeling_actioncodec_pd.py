@@ -13,7 +13,7 @@ import torch
 from lerobot.utils.constants import ACTION
 from torch import Tensor
 
-from ...backbones.action_expert import ActionExpert
+from ...backbones.action_expert import ActionExpert, PrefixContext
 from ..actioncodec.modeling_actioncodec import ActionCodecPolicy, token_cross_entropy
 from .configuration_actioncodec_pd import ActionCodecPDConfig
 
@@ -61,14 +61,19 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
             logs |= {f"token_accuracy_level_{level}": float(hit) for level, hit in enumerate(hits)}
         return self.tracked(loss, logs)
 
+    def observe(self, batch: dict[str, Any]) -> PrefixContext:
+        """The backbone's KV cache of the observation prefix, which every expert pass reads."""
+        return self.backbone.encode_prefix(self._prefix(batch))
+
     @torch.no_grad()
-    def predict_codes(self, batch: dict[str, Any], passes: int = 1, temperature: float | None = None) -> Tensor:
+    def codes_from(self, context: PrefixContext, passes: int = 1, temperature: float | None = None) -> Tensor:
         """[B, passes, block length] codes, one expert pass per block (at the config's temperature unless given)."""
-        context = self.backbone.encode_prefix(self._prefix(batch))
         temperature = self.config.temperature if temperature is None else temperature
         return self.expert.generate(context, passes, temperature, self.config.top_k)
 
-    @torch.no_grad()
-    def predict_tokens(self, batch: dict[str, Any], temperature: float | None = None) -> Tensor:
+    def predict_codes(self, batch: dict[str, Any], passes: int = 1, temperature: float | None = None) -> Tensor:
+        return self.codes_from(self.observe(batch), passes, temperature)
+
+    def tokens_from(self, context: PrefixContext, temperature: float | None = None) -> Tensor:
         """[B, positions] ids over the head's vocabulary, from one forward pass."""
-        return self.predict_codes(batch, temperature=temperature)[:, 0]
+        return self.codes_from(context, temperature=temperature)[:, 0]
