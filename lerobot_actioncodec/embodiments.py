@@ -1,6 +1,7 @@
 """Embodiment registry: what the tokenizer must know about a robot to encode its chunks.
 
-A registry is a JSON object {name: {fps, action_dim, action_names?, chunk_seconds?, action_stats?}} (see
+A registry is a JSON object {name: {fps, action_dim, action_names?, chunk_seconds?, absolute_positions?,
+action_stats?}} (see
 `configs/embodiments.json`; `actioncodec-merge-datasets` writes one with each embodiment's action statistics).
 The resolved entries are stored in the tokenizer's config.json, so a checkpoint never needs the registry file
 again.
@@ -12,6 +13,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+REGISTRY_FIELDS = {
+    "fps", "action_dim", "action_names", "chunk_seconds", "action_stats", "absolute_positions", "description"
+}  # fmt: skip
+
 
 @dataclass
 class EmbodimentSpec:
@@ -22,6 +27,9 @@ class EmbodimentSpec:
     # LeRobot-style statistics of this embodiment's actions ({"mean": [...], "std": [...], ...}): what a tokenizer
     # co-trained on a merged dataset normalizes each embodiment with. Empty: the training dataset's stats.
     action_stats: dict[str, list[float]] = field(default_factory=dict)
+    # The actions are absolute position targets (an SO-100's joints), not deltas or velocities: "no motion" is then
+    # holding the present position, not a zero action, which would command every joint to its zero.
+    absolute_positions: bool = False
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -56,7 +64,7 @@ def load_registry(path: str | Path) -> dict[str, EmbodimentSpec]:
         raise ValueError(f"embodiment_registry={str(path)!r}: expected a non-empty JSON object of embodiments")
     specs = {}
     for name, entry in raw.items():
-        unknown = set(entry) - {"fps", "action_dim", "action_names", "chunk_seconds", "action_stats", "description"}
+        unknown = set(entry) - REGISTRY_FIELDS
         if unknown:
             raise ValueError(f"embodiment {name!r} in {path}: unknown fields {sorted(unknown)}")
         for required in ("fps", "action_dim"):
@@ -68,5 +76,13 @@ def load_registry(path: str | Path) -> dict[str, EmbodimentSpec]:
             chunk_seconds=float(entry.get("chunk_seconds", 1.0)),
             action_names=list(entry.get("action_names", [])),
             action_stats={k: list(map(float, v)) for k, v in entry.get("action_stats", {}).items()},
+            absolute_positions=_flag(name, path, entry, "absolute_positions"),
         )
     return specs
+
+
+def _flag(name: str, path: Path, entry: dict, key: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"embodiment {name!r} in {path}: {key}={value!r}, expected true or false")
+    return value

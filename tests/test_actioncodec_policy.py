@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from lerobot.configs.types import FeatureType, PolicyFeature
 from lerobot.processor import NormalizerProcessorStep, TransitionKey
 
+from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 from lerobot_actioncodec.policies.continuation import leftover_actions, switch_gaps
@@ -18,11 +19,13 @@ from lerobot_actioncodec.tokenizers.interface import TokenSequences
 from .helpers import (
     ACTION_DIM,
     COMPACT_HEAD,
+    FPS,
     POLICY_FEATURES,
     TINY_TOKENIZER_ARGS,
     TINY_VLM,
     lerobot_train,
     policy_batch,
+    tiny_policy,
 )
 
 FEATURES = POLICY_FEATURES
@@ -43,8 +46,24 @@ def test_config_reads_the_tokenizer_and_asks_for_one_chunk(tokenizer_dir):
     cfg = ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **FEATURES)
     assert cfg.action_delta_indices == list(range(10))
     info = {"kind": "actioncodec", "chunk_length": 10, "action_dim": 3, "vocab_size": 64, "fixed_length": 4,
-            "longest_fit_sequence": None, "token_levels": [[4, 0, 64]]}  # fmt: skip
+            "longest_fit_sequence": None, "token_levels": [[4, 0, 64]], "absolute_positions": False}  # fmt: skip
     assert cfg.tokenizer_info == info and (cfg.layout.positions, cfg.layout.head_vocab_size) == (4, 64)
+    assert cfg.invalid_action == "zeros"  # delta actions: no motion is a zero action
+
+
+def test_an_absolute_position_embodiment_holds_its_position_by_default(tmp_path):
+    """An invalid chunk on an arm driven by absolute joint targets must hold it, never command every joint to 0:
+    the tokenizer's embodiment spec (configs/embodiments.json's so100) makes "hold" the default."""
+    arm = EmbodimentSpec(fps=FPS, action_dim=3, absolute_positions=True)
+    path = tmp_path / "pretrained_model"
+    tiny_policy(embodiment="arm", embodiments={"arm": arm}).save_pretrained(path)
+    assert ActionCodecConfig(tokenizer_path=str(path), **FEATURES).invalid_action == "hold"
+    assert ActionCodecConfig(tokenizer_path=str(path), invalid_action="zeros", **FEATURES).invalid_action == "zeros"
+    assert load_registry("configs/embodiments.json")["so100"].absolute_positions
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"arm": {"fps": 10, "action_dim": 3, "absolute_positions": "yes"}}')
+    with pytest.raises(ValueError, match="embodiment 'arm' in .*absolute_positions='yes', expected true or false"):
+        load_registry(registry)
 
 
 def test_token_layout_loss_on_action_tokens_only_and_causal(tokenizer_dir):
@@ -229,26 +248,31 @@ def test_lerobot_train_trains_the_policy_on_a_trained_tokenizer(tiny_dataset, tm
 
 
 def test_real_time_chunking_keeps_the_candidate_that_continues_the_leftover(tokenizer_dir, monkeypatch):
-    """lerobot-rollout --inference.type=rtc: the usual chunk and rtc_candidates - 1 sampled ones are decoded; the
-    one closest to the leftover at the switch step is executed. Without a leftover, only the usual chunk."""
+    """lerobot-rollout --inference.type=rtc: the usual chunk and rtc_candidates - 1 sampled ones (one batch) are
+    decoded from one observed prefix; the one closest to the leftover at the switch step is executed. Without a
+    leftover, only the usual chunk."""
     from lerobot.rollout.inference.rtc import supports_rtc_inference
 
     policy = make_policy(tokenizer_dir, rtc_candidates=3, rtc_temperature=0.7).eval()
     assert supports_rtc_inference(policy)  # LeRobot's own check: supports_rtc() and the call signature
-    chunks = [torch.full((2, 10, 3), value) for value in (0.0, 5.0, 1.0)]
-    temperatures = []
+    usual = torch.zeros(2, 10, 3)
+    sampled = torch.stack([torch.full((10, 3), value) for value in (5.0, 1.0, 1.0, 5.0)])  # rows 0, 0, 1, 1
+    calls, observed = [], []
 
-    def decoded(batch, temperature=None):
-        temperatures.append(temperature)
-        return chunks[len(temperatures) - 1]
+    def decoded(observation, temperature=None):
+        calls.append((temperature, len(observation)))
+        return usual if temperature is None else sampled
 
-    monkeypatch.setattr(policy, "predict_chunk", decoded)
+    original_observe = policy.observe
+    monkeypatch.setattr(policy, "observe", lambda batch: observed.append(1) or original_observe(batch))
+    monkeypatch.setattr(policy, "chunk_from", decoded)
     # LeRobot's engine passes the leftover as [H, D], padded with zero rows to its execution horizon
     leftover = torch.cat([torch.full((4, 3), 4.0), torch.zeros(2, 3)])
     chosen = policy.predict_action_chunk(make_batch(2), inference_delay=5, prev_chunk_left_over=leftover)
-    assert torch.equal(chosen, chunks[1]) and temperatures == [None, 0.7, 0.7]
-    temperatures.clear()
-    assert torch.equal(policy.predict_action_chunk(make_batch(2)), chunks[0]) and temperatures == [None]
+    assert torch.equal(chosen, torch.full((2, 10, 3), 5.0))  # row 0's first sample, row 1's second
+    assert calls == [(None, 2), (0.7, 4)] and len(observed) == 1  # the prefix once; the samples in one batch
+    calls.clear()
+    assert torch.equal(policy.predict_action_chunk(make_batch(2)), usual) and calls == [(None, 2)]
 
 
 def test_real_time_chunking_with_the_real_head(tokenizer_dir):

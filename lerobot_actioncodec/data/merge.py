@@ -14,7 +14,7 @@ as `--policy.embodiment_registry`. Cameras and states are not merged: they diffe
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ def source_spec(dataset, known: EmbodimentSpec | None, name: str) -> EmbodimentS
     action_stats = {k: np.asarray(stats[k], dtype=float).reshape(-1).tolist() for k in STATS_KEPT if k in stats}
     names = action.get("names") if isinstance(action.get("names"), list) else []
     base = known or EmbodimentSpec(fps=fps, action_dim=dim, action_names=list(names))
-    return EmbodimentSpec(base.fps, base.action_dim, base.chunk_seconds, base.action_names, action_stats)
+    return replace(base, action_stats=action_stats)
 
 
 def merge_datasets(

@@ -51,6 +51,7 @@ class ActionCodecActionTokenizer:
         self.embodiment = embodiment or tokenizer.default_embodiment
         _, spec = tokenizer.resolve(self.embodiment)
         self.chunk_length, self.action_dim = spec.chunk_length, spec.action_dim
+        self.absolute_positions = spec.absolute_positions
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, embodiment: str | None = None, levels: int = 1):
@@ -144,8 +145,9 @@ def load_action_tokenizer(path: str | Path, embodiment: str | None = None, all_l
 
 
 def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
-    """The facts a policy config needs before any weight is loaded: shapes, vocabulary, budget and, for residual
-    tokenizers, the levels ([length, first_id, num_codes] each)."""
+    """The facts a policy config needs before any weight is loaded: shapes, vocabulary, budget, for residual
+    tokenizers the levels ([length, first_id, num_codes] each), and whether the actions are absolute positions
+    (known from an ActionCodec tokenizer's embodiment spec; None for tokenizers that carry none)."""
     levels = tokenizer.token_levels if isinstance(tokenizer, ResidualActionTokenizer) else None
     return {
         "kind": tokenizer.kind,
@@ -155,4 +157,5 @@ def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
         "fixed_length": tokenizer.fixed_length,
         "longest_fit_sequence": getattr(tokenizer, "longest_fit_sequence", None),
         "token_levels": [list(level) for level in levels] if levels is not None else None,
+        "absolute_positions": getattr(tokenizer, "absolute_positions", None),
     }

@@ -78,8 +78,10 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     top_k: int | None = None  # sample among the k most likely codes when temperature > 0
     # What an invalid token sequence becomes (paper A.2: a zero-action chunk). "zeros": no motion for
     # delta actions; "hold": repeat the last executed action, or before the first one hold the observed position
-    # (a state of the action's size, e.g. an SO-100's joints): "no motion" for absolute actions.
-    invalid_action: str = "zeros"
+    # (a state of the action's size, e.g. an SO-100's joints): "no motion" for absolute actions. None: "hold" when
+    # the tokenizer's embodiment declares absolute positions (configs/embodiments.json's so100), else "zeros";
+    # a tokenizer without an embodiment spec (the peers) gives "zeros", so set "hold" for an absolute-position arm.
+    invalid_action: str | None = None
     # A sequence the tokenizer could decode only after repairing it (wrong length, id out of its range):
     # "no_motion" replaces it like an invalid one (the paper's protocol); "execute" runs the repaired chunk
     # (FAST's soft decoding). Either way it is counted in `repaired_chunks`.
@@ -132,8 +134,11 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             self.image_size = IMAGE_SIZE_DEFAULTS[self.backbone]
         if self.optimizer_lr is None:
             self.optimizer_lr = LR_DEFAULTS[self.backbone]
-        if self.invalid_action not in INVALID_ACTION_CHOICES:
-            raise ValueError(f"invalid_action={self.invalid_action!r}: expected one of {INVALID_ACTION_CHOICES}")
+        if self.invalid_action is not None and self.invalid_action not in INVALID_ACTION_CHOICES:
+            raise ValueError(
+                f"invalid_action={self.invalid_action!r}: expected one of {INVALID_ACTION_CHOICES} or None (from the "
+                "tokenizer's embodiment)"
+            )
         if self.on_repaired_chunk not in REPAIRED_CHUNK_CHOICES:
             raise ValueError(f"on_repaired_chunk={self.on_repaired_chunk!r}: expected one of {REPAIRED_CHUNK_CHOICES}")
         for name in ("image_size", "hidden_size", "num_layers", "num_heads", "ff_mult", "optimizer_lr", "lora_alpha"):
@@ -158,6 +163,8 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             self.tokenizer_info = describe_saved_tokenizer(self.tokenizer_path, self.embodiment, self.reads_all_levels)
         if self.tokenizer_info is not None:
             _ = self.layout  # checks max_action_tokens against the tokenizer now, not at the first batch
+            if self.invalid_action is None:
+                self.invalid_action = "hold" if self.tokenizer_info.get("absolute_positions") else "zeros"
             chunk = self.chunk_length
             if self.n_action_steps is not None and not 1 <= self.n_action_steps <= chunk:
                 raise ValueError(f"n_action_steps={self.n_action_steps}: expected 1..chunk_length={chunk}")
