@@ -124,6 +124,19 @@ def test_observation_has_joints_and_camera(robot):
     assert obs["front"].std() > 0  # a rendered scene, not a blank frame
 
 
+def test_the_wrist_camera_rides_on_the_gripper(robot):
+    r = robot(wrist_camera=True)
+    assert r.observation_features["wrist"] == r.observation_features["front"] == (24, 32, 3)
+    assert set(r.cameras) == {"front", "wrist"}
+    before = r.get_observation()
+    assert before["wrist"].std() > 0 and not np.array_equal(before["wrist"], before["front"])
+    target = {**r.scene.joint_positions(), "wrist_flex.pos": r.scene.joint_positions()["wrist_flex.pos"] + 30.0}
+    for _ in range(10):
+        r.send_action(target)
+    assert np.abs(r.get_observation()["wrist"].astype(int) - before["wrist"]).mean() > 5  # the view moved with it
+    assert set(robot(id="plain").get_observation()) == {*KEYS, "front"}  # off by default
+
+
 def test_wall_clock_episodes_follow_lerobot_record(robot, monkeypatch):
     clock = iter([0.0, 1.0, 2.1, 2.2])
     monkeypatch.setattr(so100_sim_module.time, "perf_counter", lambda: next(clock))
@@ -139,16 +152,24 @@ def test_results_and_stop_after_episodes(robot, tmp_path, monkeypatch):
     raised = []
     monkeypatch.setattr(so100_sim_module.signal, "raise_signal", raised.append)
     out = tmp_path / "rollout" / "results.json"
-    r = robot(episode_time_s=0.1, episode_clock="sim", stop_after_episodes=2, results_path=out)  # 3 frames each
-    for _ in range(7):
+    r = robot(episode_time_s=0.1, episode_clock="sim", stop_after_episodes=2, results_path=out,
+              max_relative_target=5.0)  # 3 frames each  # fmt: skip
+    for step in range(7):
         r.get_observation()
-        r.send_action(r.scene.joint_positions())
+        target = r.scene.joint_positions()
+        # each episode's targets: the present pan, +2 degrees, +32 degrees (a 30-degree step the 5-degree cap cuts)
+        target["shoulder_pan.pos"] += (0.0, 2.0, 32.0)[step % 3]
+        r.send_action(target)
     r.get_observation()
     assert raised == [signal.SIGINT]
     r.disconnect()
     summary = json.loads(out.read_text())
     assert summary["episodes"] == 2 and summary["successes"] == 0 and summary["success_rate"] == 0.0
     assert [x["ended_by"] for x in summary["results"]] == ["time", "time", "disconnect"]
+    first = summary["results"][0]
+    assert first["capped_steps"] == 1 and first["target_step_max"] == pytest.approx(30.0, abs=2.5)
+    assert summary["capped_steps"] == 2 and summary["target_step_max"] == pytest.approx(30.0, abs=2.5)
+    assert first["target_step_mean"] == pytest.approx((first["target_step_max"] + 2.0) / 2, abs=2.5)
 
 
 def test_leader_needs_a_connected_follower(tmp_path, robot):

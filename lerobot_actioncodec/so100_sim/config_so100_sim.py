@@ -23,6 +23,8 @@ class SO100SimConfig(RobotConfig):
     seed: int = 0
     camera_width: int = 128
     camera_height: int = 128
+    # A second camera, `wrist`, on the gripper looking along the jaws (as SO-100 wrist cameras), same size.
+    wrist_camera: bool = False
     # As so100_follower: the largest change of a joint target per action (degrees; gripper 0-100), None = no cap.
     max_relative_target: float | dict[str, float] | None = None
     # Episodes: a new one (arm home, cube re-sampled) starts every `episode_time_s`, timed by `episode_clock`:

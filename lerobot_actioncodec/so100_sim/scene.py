@@ -33,11 +33,18 @@ PLACE_MAX_CUBE_SPEED = 0.01
 PLACE_OPEN_FRACTION = 0.5
 JAW_PADS = ("fixed_jaw_pad", "moving_jaw_pad")
 GOAL_MARKER_RGBA = (0.2, 0.8, 0.2, 0.6)
-# The front camera looks at the workspace from across the table (the package's own view shows the arm from 0.8 m).
+# The `front` camera stands at the table's front corner, on the side of the cube's area, and looks across the
+# workspace: the cube spans about 9 px of a 96 px frame there. From straight across the table (0.62, 0, 0.42) it
+# spanned 6 px behind the gripper, and a policy trained on that view ignored the cube's position (docs/so100.md).
 CAMERA = "front"
-CAMERA_POSITION = (0.62, 0.0, 0.42)
-CAMERA_TARGET = (0.17, 0.0, 0.0)
-CAMERA_FOVY = 50.0
+CAMERA_POSITION = (0.30, -0.42, 0.40)
+CAMERA_TARGET = (0.22, 0.0, 0.0)
+CAMERA_FOVY = 42.0
+# The optional `wrist` camera rides on the gripper behind the jaws and looks along them (the gripper frame's -z), as
+# SO-100 wrist cameras do: the jaws at the bottom of the image, the cube ahead of them while the arm approaches.
+WRIST_CAMERA = "wrist"
+WRIST_CAMERA_POSITION = (0.0, 0.04, -0.02)
+WRIST_CAMERA_FOVY = 70.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +103,7 @@ def _build_model(width: int, height: int) -> mujoco.MjModel:
     """The package's pick scene plus a goal marker (a mocap body, visual only)."""
     spec = mujoco.MjSpec.from_file((ASSETS_DIR / "pick_scene.xml").as_posix())
     _aim(spec.camera(CAMERA), CAMERA_POSITION, CAMERA_TARGET)
+    spec.body("gripper").add_camera(name=WRIST_CAMERA, pos=list(WRIST_CAMERA_POSITION), fovy=WRIST_CAMERA_FOVY)
     goal = spec.worldbody.add_body(name="goal", mocap=True, pos=[0.2, 0.1, 0.0])
     goal.add_geom(
         name="goal",
@@ -117,7 +125,7 @@ def _build_model(width: int, height: int) -> mujoco.MjModel:
     return model
 
 
-_VIEW = _hull_view()
+HULL_VIEW = _hull_view()
 
 
 class PickPlaceScene:
@@ -234,13 +242,13 @@ class PickPlaceScene:
             and speed < PLACE_MAX_CUBE_SPEED
         )
 
-    def render(self) -> np.ndarray:
-        """The camera's RGB frame, (height, width, 3) uint8."""
+    def render(self, camera: str = CAMERA) -> np.ndarray:
+        """`camera`'s RGB frame (CAMERA or WRIST_CAMERA), (height, width, 3) uint8."""
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self.model, height=self._height, width=self._width)
             # Shadows cost ten times the rest of a frame in CPU rendering (OSMesa); the task does not need them.
             self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
-        self._renderer.update_scene(self.data, camera=CAMERA, scene_option=_VIEW)
+        self._renderer.update_scene(self.data, camera=camera, scene_option=HULL_VIEW)
         return self._renderer.render().copy()
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from .config_so100_sim import SO100SimConfig
 from .scene import (
     CAMERA,
     MOTOR_KEYS,
+    WRIST_CAMERA,
     EpisodeResult,
     PickPlaceScene,
     SceneLayout,
@@ -29,14 +30,47 @@ from .scene import (
 logger = logging.getLogger(__name__)
 
 
+class EpisodeMotion:
+    """How the targets sent in one episode moved from one frame to the next (before --robot.max_relative_target;
+    the largest change over the joints, degrees or gripper points): what a policy's chunk boundaries do to an arm,
+    for sync and RTC rollouts alike. The first target of an episode has no predecessor (the arm was just reset)."""
+
+    def __init__(self) -> None:
+        self._previous: np.ndarray | None = None
+        self.steps: list[float] = []
+        self.capped = 0
+
+    def add(self, target: np.ndarray, capped: bool) -> None:
+        if self._previous is not None:
+            self.steps.append(float(np.abs(target - self._previous).max()))
+        self._previous = target
+        self.capped += capped
+
+    @classmethod
+    def merged(cls, motions: list[EpisodeMotion]) -> EpisodeMotion:
+        total = cls()
+        total.steps = [step for motion in motions for step in motion.steps]
+        total.capped = sum(motion.capped for motion in motions)
+        return total
+
+    def summary(self) -> dict[str, float | int | None]:
+        steps = self.steps
+        return {
+            "target_step_max": max(steps) if steps else None,
+            "target_step_mean": sum(steps) / len(steps) if steps else None,
+            "capped_steps": self.capped,
+        }
+
+
 class SceneCamera:
     """The scene's rendered view where LeRobot expects a camera (lerobot-record sizes its image writers by them)."""
 
-    def __init__(self, scene: PickPlaceScene):
+    def __init__(self, scene: PickPlaceScene, name: str):
         self._scene = scene
+        self.name = name
 
     def read(self) -> np.ndarray:
-        return self._scene.render()
+        return self._scene.render(self.name)
 
     async_read = read
 
@@ -53,6 +87,7 @@ class SO100Sim(Robot):
         self._episode_started: float | None = None
         self._reported = 0
         self._stop_requested = False
+        self._motion: dict[int, EpisodeMotion] = {}
 
     @cached_property
     def action_features(self) -> dict[str, type]:
@@ -60,7 +95,12 @@ class SO100Sim(Robot):
 
     @cached_property
     def observation_features(self) -> dict[str, type | tuple]:
-        return {**self.action_features, CAMERA: (self.config.camera_height, self.config.camera_width, 3)}
+        shape = (self.config.camera_height, self.config.camera_width, 3)
+        return {**self.action_features, **dict.fromkeys(self._camera_names, shape)}
+
+    @property
+    def _camera_names(self) -> tuple[str, ...]:
+        return (CAMERA, WRIST_CAMERA) if self.config.wrist_camera else (CAMERA,)
 
     @property
     def is_connected(self) -> bool:
@@ -82,7 +122,7 @@ class SO100Sim(Robot):
             end_on_success=self.config.end_on_success,
         )
         attach_scene(self.config.scene_id, self.scene)
-        self.cameras = {CAMERA: SceneCamera(self.scene)}
+        self.cameras = {name: SceneCamera(self.scene, name) for name in self._camera_names}
         logger.info(f"{self} connected (simulated, {self.config.fps} fps).")
 
     def _sim_episode_frames(self) -> int | None:
@@ -115,7 +155,7 @@ class SO100Sim(Robot):
             self.scene.new_episode("time")
         self._log_finished_episodes()
         self._stop_when_enough_episodes()
-        return {**self.scene.joint_positions(), CAMERA: self.cameras[CAMERA].read()}
+        return {**self.scene.joint_positions(), **{name: camera.read() for name, camera in self.cameras.items()}}
 
     @check_if_not_connected
     def send_action(self, action: dict) -> dict:
@@ -127,12 +167,15 @@ class SO100Sim(Robot):
         bad = [key for key, value in goal.items() if not math.isfinite(value)]
         if bad:
             raise ValueError(f"so100_sim refuses non-finite joint targets for {bad}: {goal}")
+        requested = dict(goal)
         if self.config.max_relative_target is not None:
             present = self.scene.joint_positions()
             cap = self.config.max_relative_target
             if isinstance(cap, dict):
                 cap = {f"{motor}.pos": value for motor, value in cap.items()}
             goal = ensure_safe_goal_position({k: (v, present[k]) for k, v in goal.items()}, cap)
+        motion = self._motion.setdefault(self.scene.episode_index, EpisodeMotion())
+        motion.add(np.asarray([requested[key] for key in MOTOR_KEYS]), requested != goal)
         self.scene.step(goal)
         return goal
 
@@ -169,7 +212,8 @@ class SO100Sim(Robot):
                 "successes": successes,
                 "success_rate": None if math.isnan(rate) else rate,
                 "unfinished": len(results) - len(scored),
-                "results": [r.__dict__ for r in results],
+                **EpisodeMotion.merged([self._motion[r.index] for r in scored if r.index in self._motion]).summary(),
+                "results": [{**r.__dict__, **self._motion.get(r.index, EpisodeMotion()).summary()} for r in results],
             }
             self.config.results_path.write_text(json.dumps(summary, indent=2))
         detach_scene(self.config.scene_id)
