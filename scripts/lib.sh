@@ -1,5 +1,6 @@
 # Steps shared by the demo and comparison scripts (sourced, not run). Sizes come from the environment with the
 # demo's defaults, so every script trains and evaluates with the same recipe.
+source scripts/preset.sh
 RUN_DIR=${RUN_DIR:-outputs/demo}
 TASKS=${TASKS:-drawer-close-v3}
 EPISODES_PER_TASK=${EPISODES_PER_TASK:-20}
@@ -29,10 +30,11 @@ collect_demonstrations() {
 
 # without_cameras REPO_ID ROOT OUT_ROOT: a copy of a dataset without its camera features, written by LeRobot's
 # lerobot-edit-dataset (remove_feature); the same episodes, actions and tasks. The tokenizers read actions only,
-# and decoding a video frame per sample is most of a tokenizer training step on a CPU. Kept when it exists.
+# and decoding a video frame per sample is most of a tokenizer training step on a CPU. Kept while it holds the
+# dataset's episodes and frames; made again when the dataset was recorded or collected again.
 without_cameras() {
   local repo=$1 root=$2 out=$3
-  [ -f "$out/meta/info.json" ] && return 0
+  if [ -f "$out/meta/info.json" ] && [ "$(dataset_size "$out")" = "$(dataset_size "$root")" ]; then return 0; fi
   local cameras
   cameras=$("$bin/python" -c 'import json, sys
 features = json.load(open(sys.argv[1]))["features"]
@@ -41,6 +43,11 @@ print([k for k, v in features.items() if v["dtype"] in ("video", "image")])' "$r
   if [ "$cameras" = "[]" ]; then ln -s "$(realpath "$root")" "$out"; return 0; fi
   "$bin/lerobot-edit-dataset" --repo_id "$repo" --root "$root" --new_repo_id "${repo}_actions" --new_root "$out" \
     --operation.type remove_feature --operation.feature_names "$cameras"
+}
+
+# dataset_size ROOT: "episodes frames" of a LeRobotDataset, from its meta/info.json.
+dataset_size() {
+  echo "$(preset "$1/meta/info.json" total_episodes) $(preset "$1/meta/info.json" total_frames)"
 }
 
 # stage NAME COMMAND...: run COMMAND and append "NAME<TAB>seconds" to $RUN_DIR/stage_times.tsv (wall time).

@@ -4,8 +4,9 @@
 #      (--robot.type=so100_sim), RECORD_EPISODES episodes of EPISODE_TIME_S seconds into a LeRobotDataset,
 #   2. lerobot-train: the ActionCodec tokenizer on the recorded actions (embodiment so100), then its metrics,
 #   3. lerobot-train: the `actioncodec` policy with the CPU preset (configs/so100/policy_cpu.json),
-#   4. lerobot-rollout on the simulated follower with the deploy limits (--robot.max_relative_target), until
-#      ROLLOUT_EPISODES episodes have finished; prints their success rate and the wall time of every stage.
+#   4. lerobot-rollout (INFERENCE=sync, or rtc) on the simulated follower with the deploy limits
+#      (--robot.max_relative_target), until ROLLOUT_EPISODES episodes have finished; prints their success rate,
+#      how far the sent targets moved between frames, and the wall time of every stage.
 # The real-arm commands in docs/so100.md use the same presets with only the robot and teleop types changed.
 # The recording is kept between runs (skipped when complete); training and the rollout start afresh.
 set -euo pipefail
@@ -21,6 +22,7 @@ EPISODE_TIME_S=${EPISODE_TIME_S:-10}   # per recorded episode; the scripted demo
 ROLLOUT_EPISODES=${ROLLOUT_EPISODES:-20}
 ROLLOUT_EPISODE_TIME_S=${ROLLOUT_EPISODE_TIME_S:-12}  # simulated seconds before a rollout episode counts as failed
 MAX_RELATIVE_TARGET=${MAX_RELATIVE_TARGET:-10}  # degrees (gripper: percent) per 1/30 s step, the deploy limit
+INFERENCE=${INFERENCE:-sync}  # lerobot-rollout's engine: sync, or rtc (chunks predicted while the arm moves)
 source scripts/preset.sh
 POLICY_STEPS=${POLICY_STEPS:-$(preset "$POLICY_PRESET" steps)}
 source scripts/lib.sh
@@ -41,7 +43,8 @@ record() {
     --dataset.push_to_hub=false --play_sounds=false
 }
 rollout() {
-  "$bin/lerobot-rollout" --strategy.type=base --policy.path="$RUN_DIR/policy/checkpoints/last/pretrained_model" \
+  "$bin/lerobot-rollout" --strategy.type=base --inference.type="$INFERENCE" \
+    --policy.path="$RUN_DIR/policy/checkpoints/last/pretrained_model" \
     --policy.device="$DEVICE" --robot.type=so100_sim --robot.max_relative_target="$MAX_RELATIVE_TARGET" \
     --robot.episode_clock=sim --robot.episode_time_s="$ROLLOUT_EPISODE_TIME_S" --robot.end_on_success=true \
     --robot.stop_after_episodes="$ROLLOUT_EPISODES" --robot.seed=1000 \
@@ -52,8 +55,11 @@ summary() {
   "$bin/python" -c 'import json, sys
 for name, path in (("scripted demonstrations", sys.argv[1]), ("policy rollout", sys.argv[2])):
     r = json.load(open(path))
-    print("%s: %d of %d episodes succeeded" % (name, r["successes"], r["episodes"]))' \
-    "$RUN_DIR/record_results.json" "$RUN_DIR/rollout/results.json"
+    line = "%s: %d of %d episodes succeeded" % (name, r["successes"], r["episodes"])
+    if r.get("target_step_max") is not None:  # the largest change of the sent targets between frames
+        line += "; targets moved at most %.1f (mean %.2f) per frame, %d frames capped by max_relative_target" % (
+            r["target_step_max"], r["target_step_mean"], r["capped_steps"])
+    print(line)' "$RUN_DIR/record_results.json" "$RUN_DIR/rollout/results.json"
 }
 
 echo "== 1/4 lerobot-record: so100_sim_leader -> so100_sim, $RECORD_EPISODES episodes of ${EPISODE_TIME_S}s -> $RUN_DIR/dataset"
