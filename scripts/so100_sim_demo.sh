@@ -57,8 +57,9 @@ for name, path in (("scripted demonstrations", sys.argv[1]), ("policy rollout", 
     r = json.load(open(path))
     line = "%s: %d of %d episodes succeeded" % (name, r["successes"], r["episodes"])
     if r.get("target_step_max") is not None:  # the largest change of the sent targets between frames
-        line += "; targets moved at most %.1f (mean %.2f) per frame, %d frames capped by max_relative_target" % (
-            r["target_step_max"], r["target_step_mean"], r["capped_steps"])
+        by_key = r.get("target_step_max_by_key") or {"?": r["target_step_max"]}
+        line += "; targets moved at most %.1f (%s; mean %.2f) per frame, %d frames capped by max_relative_target" % (
+            r["target_step_max"], max(by_key, key=by_key.get), r["target_step_mean"], r["capped_steps"])
     print(line)' "$RUN_DIR/record_results.json" "$RUN_DIR/rollout/results.json"
 }
 

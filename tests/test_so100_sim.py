@@ -170,6 +170,7 @@ def test_results_and_stop_after_episodes(robot, tmp_path, monkeypatch):
     assert first["capped_steps"] == 1 and first["target_step_max"] == pytest.approx(30.0, abs=2.5)
     assert summary["capped_steps"] == 2 and summary["target_step_max"] == pytest.approx(30.0, abs=2.5)
     assert first["target_step_mean"] == pytest.approx((first["target_step_max"] + 2.0) / 2, abs=2.5)
+    assert max(first["target_step_max_by_key"], key=first["target_step_max_by_key"].get) == "shoulder_pan.pos"
 
 
 def test_leader_needs_a_connected_follower(tmp_path, robot):

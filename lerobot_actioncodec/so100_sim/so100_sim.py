@@ -8,6 +8,7 @@ import math
 import signal
 import time
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from lerobot.robots.robot import Robot
@@ -32,32 +33,39 @@ logger = logging.getLogger(__name__)
 
 class EpisodeMotion:
     """How the targets sent in one episode moved from one frame to the next (before --robot.max_relative_target;
-    the largest change over the joints, degrees or gripper points): what a policy's chunk boundaries do to an arm,
-    for sync and RTC rollouts alike. The first target of an episode has no predecessor (the arm was just reset)."""
+    degrees or gripper points): what a policy's chunk boundaries do to an arm, for sync and RTC rollouts alike. The
+    first target of an episode has no predecessor (the arm was just reset)."""
 
     def __init__(self) -> None:
         self._previous: np.ndarray | None = None
-        self.steps: list[float] = []
+        self.changes: list[np.ndarray] = []  # per frame, each joint's |change|
         self.capped = 0
 
     def add(self, target: np.ndarray, capped: bool) -> None:
         if self._previous is not None:
-            self.steps.append(float(np.abs(target - self._previous).max()))
+            self.changes.append(np.abs(target - self._previous))
         self._previous = target
         self.capped += capped
 
     @classmethod
     def merged(cls, motions: list[EpisodeMotion]) -> EpisodeMotion:
         total = cls()
-        total.steps = [step for motion in motions for step in motion.steps]
+        total.changes = [change for motion in motions for change in motion.changes]
         total.capped = sum(motion.capped for motion in motions)
         return total
 
-    def summary(self) -> dict[str, float | int | None]:
-        steps = self.steps
+    def summary(self) -> dict[str, Any]:
+        """The largest change of any joint between two frames, its mean over frames, the largest per joint, and the
+        frames the per-step cap acted on."""
+        if not self.changes:
+            return {"target_step_max": None, "target_step_mean": None, "target_step_max_by_key": None,
+                    "capped_steps": self.capped}  # fmt: skip
+        changes = np.stack(self.changes)
+        largest = changes.max(1)
         return {
-            "target_step_max": max(steps) if steps else None,
-            "target_step_mean": sum(steps) / len(steps) if steps else None,
+            "target_step_max": float(largest.max()),
+            "target_step_mean": float(largest.mean()),
+            "target_step_max_by_key": {key: float(v) for key, v in zip(MOTOR_KEYS, changes.max(0), strict=True)},
             "capped_steps": self.capped,
         }
 
