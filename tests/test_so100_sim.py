@@ -173,6 +173,16 @@ def test_results_and_stop_after_episodes(robot, tmp_path, monkeypatch):
     assert max(first["target_step_max_by_key"], key=first["target_step_max_by_key"].get) == "shoulder_pan.pos"
 
 
+def test_targets_within_the_cap_are_not_counted_as_capped(robot, tmp_path):
+    """LeRobot rebuilds each target as present + change (last-bit differences): only real caps are counted."""
+    out = tmp_path / "results.json"
+    r = robot(max_relative_target=5.0, results_path=out, episode_time_s=0.5, episode_clock="sim")
+    for step in range(14):
+        r.send_action({k: v + 0.37 * (step % 5 + 1) / 3 for k, v in r.scene.joint_positions().items()})
+    r.disconnect()
+    assert json.loads(out.read_text())["results"][0]["capped_steps"] == 0
+
+
 def test_leader_needs_a_connected_follower(tmp_path, robot):
     leader = SO100SimLeader(SO100SimLeaderConfig(calibration_dir=tmp_path, follower_id="other"))
     leader.connect()

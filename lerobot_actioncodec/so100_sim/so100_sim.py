@@ -29,6 +29,9 @@ from .scene import (
 )
 
 logger = logging.getLogger(__name__)
+# ensure_safe_goal_position rebuilds every target as present + change, which can differ from the target in its last
+# bits; a target counts as capped, as LeRobot warns about it, when it moved by more than this.
+CAP_TOLERANCE = 1e-4
 
 
 class EpisodeMotion:
@@ -183,7 +186,8 @@ class SO100Sim(Robot):
                 cap = {f"{motor}.pos": value for motor, value in cap.items()}
             goal = ensure_safe_goal_position({k: (v, present[k]) for k, v in goal.items()}, cap)
         motion = self._motion.setdefault(self.scene.episode_index, EpisodeMotion())
-        motion.add(np.asarray([requested[key] for key in MOTOR_KEYS]), requested != goal)
+        capped = any(abs(goal[key] - requested[key]) > CAP_TOLERANCE for key in MOTOR_KEYS)
+        motion.add(np.asarray([requested[key] for key in MOTOR_KEYS]), capped)
         self.scene.step(goal)
         return goal
 
