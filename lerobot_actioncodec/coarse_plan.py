@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .embodiments import EmbodimentSpec
+
 
 def plan_source_steps(fps: float, plan_seconds: float, plan_steps: int) -> int:
     """`H_p`: the actions `plan_seconds` cover at `fps`, rounded to a whole number of plan steps (at least one
@@ -72,3 +74,100 @@ def coarse_plan(
         gripper = list(gripper_dims)
         plan[..., gripper] = last_values[..., gripper]
     return plan, ~real.any(-1)
+
+
+# ----------------------------------------------------------------------------------------------- the plan mode
+# A joint-mode tokenizer (section 3.2) encodes coarse plans as one more "embodiment" of its own: the plan mode of
+# embodiment E is the registry entry `E:plan`, with its own soft prompt (the learned mode condition), its own
+# normalization (a plan step sums c actions, so its scale is not an action's) and its own timestamps, over the
+# one shared codebook.
+PLAN_MODE_SUFFIX = ":plan"
+PLAN_STATS = ("mean", "std", "min", "max", "q01", "q99")
+
+
+def plan_mode_name(embodiment: str) -> str:
+    """The name of `embodiment`'s plan mode among a joint-mode tokenizer's embodiments."""
+    return embodiment + PLAN_MODE_SUFFIX
+
+
+def is_plan_mode(name: str) -> bool:
+    return name.endswith(PLAN_MODE_SUFFIX)
+
+
+def plan_mode_spec(spec: EmbodimentSpec, plan_seconds: float, action_stats: dict | None = None) -> EmbodimentSpec:
+    """The plan mode of an execution spec: K = the execution chunk's length plan steps (the paper's setting, K =
+    H_e) summarising H_p = `plan_source_steps` actions; a plan step lasts c = H_p / K control steps, so the plan's
+    timestamps span the H_p actions' seconds."""
+    steps = spec.chunk_length
+    horizon = plan_source_steps(spec.fps, plan_seconds, steps)
+    seconds = horizon / spec.fps
+    return EmbodimentSpec(fps=steps / seconds, action_dim=spec.action_dim, chunk_seconds=seconds,
+                          action_names=list(spec.action_names), action_stats=dict(action_stats or {}),
+                          absolute_positions=spec.absolute_positions)  # fmt: skip
+
+
+def plan_horizon(plan: EmbodimentSpec, execution: EmbodimentSpec) -> int:
+    """H_p: the actions (at the execution rate) a plan mode's K steps summarise."""
+    return round(plan.chunk_seconds * execution.fps)
+
+
+def window_plans(
+    actions: Tensor, horizon: int, plan_steps: int, gripper_dims: Sequence[int] = (), absolute: bool = False
+) -> Tensor:
+    """The plan of every step of one episode: actions [L, D] -> plans [L, K, D], each window padded past the
+    episode's end as LeRobot pads it (the last frame repeated, flagged as padding)."""
+    length = len(actions)
+    padded = torch.cat([actions, actions[-1:].expand(horizon - 1, -1)])
+    windows = padded.unfold(0, horizon, 1).transpose(1, 2)  # [L, H_p, D]
+    steps = torch.arange(length)[:, None] + torch.arange(horizon)[None]
+    return coarse_plan(windows, plan_steps, gripper_dims, absolute, steps >= length)[0]
+
+
+def plan_statistics(
+    episodes: Sequence[Tensor], horizon: int, plan_steps: int, gripper_dims: Sequence[int] = (), absolute: bool = False
+) -> dict[str, list[float]]:
+    """LeRobot-style statistics (mean, std, min, max, q01, q99 per dimension) of the plan steps of every window of
+    `episodes` (one [L, D] tensor each): what a plan mode is normalized with."""
+    if not episodes:
+        raise ValueError("episodes is empty: plan statistics need at least one episode of actions")
+    steps = torch.cat([window_plans(e.float(), horizon, plan_steps, gripper_dims, absolute).flatten(0, 1)
+                       for e in episodes])  # fmt: skip
+    sample = steps[torch.randperm(len(steps), generator=torch.Generator().manual_seed(0))[:1_000_000]]
+    quantiles = torch.quantile(sample, torch.tensor([0.01, 0.99]), dim=0)
+    values = {"mean": steps.mean(0), "std": steps.std(0, unbiased=False), "min": steps.amin(0),
+              "max": steps.amax(0), "q01": quantiles[0], "q99": quantiles[1]}  # fmt: skip
+    return {name: values[name].tolist() for name in PLAN_STATS}
+
+
+def adjacent_plan_pairs(
+    episodes: Sequence[Tensor],
+    horizon: int,
+    plan_steps: int,
+    gripper_dims: Sequence[int] = (),
+    absolute: bool = False,
+    max_pairs: int | None = None,
+    seed: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """(plans at t, plans at t + 1), each [N, K, D], of every step of `episodes` but its last, sampled evenly: the
+    plan mode's counterpart of adjacent chunk pairs. Windows run past the episode's end as a policy's targets do
+    (window_plans), since short episodes (MetaWorld's) have few whole windows."""
+    now, later = [], []
+    for episode in episodes:
+        plans = window_plans(torch.as_tensor(episode).float(), horizon, plan_steps, gripper_dims, absolute)
+        now.append(plans[:-1])
+        later.append(plans[1:])
+    now, later = torch.cat(now), torch.cat(later)
+    if not len(now):
+        raise ValueError("no episode has two steps: plan pairs need at least one")
+    if max_pairs is not None and len(now) > max_pairs:
+        keep = torch.randperm(len(now), generator=torch.Generator().manual_seed(seed))[:max_pairs].sort().values
+        now, later = now[keep], later[keep]
+    return now, later
+
+
+def support_overlap(plan_ids: Tensor, exec_ids: Tensor, vocab_size: int) -> float:
+    """sum_i min(p_plan(i), p_exec(i)) over the marginal code distributions of the plan and the execution tokens:
+    how much of one vocabulary the two modes share (the paper's diagnostic: about 0.16 for its joint tokenizer)."""
+    plan = torch.bincount(plan_ids.flatten().long(), minlength=vocab_size).float()
+    execution = torch.bincount(exec_ids.flatten().long(), minlength=vocab_size).float()
+    return float(torch.minimum(plan / plan.sum(), execution / execution.sum()).sum())

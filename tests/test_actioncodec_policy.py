@@ -46,7 +46,8 @@ def test_config_reads_the_tokenizer_and_asks_for_one_chunk(tokenizer_dir):
     cfg = ActionCodecConfig(tokenizer_path=str(tokenizer_dir), **FEATURES)
     assert cfg.action_delta_indices == list(range(10))
     info = {"kind": "actioncodec", "chunk_length": 10, "action_dim": 3, "vocab_size": 64, "fixed_length": 4,
-            "longest_fit_sequence": None, "token_levels": [[4, 0, 64]], "absolute_positions": False}  # fmt: skip
+            "longest_fit_sequence": None, "token_levels": [[4, 0, 64]], "absolute_positions": False,
+            "plan_horizon": None}  # fmt: skip
     assert cfg.tokenizer_info == info and (cfg.layout.positions, cfg.layout.head_vocab_size) == (4, 64)
     assert cfg.invalid_action == "zeros"  # delta actions: no motion is a zero action
 

@@ -160,11 +160,12 @@ def test_tokenizer_trains_on_collected_demos_with_the_registry_embodiment(collec
 
 @pytest.fixture(scope="module")
 def collected_tokenizer(collected, tmp_path_factory):
-    """A tiny tokenizer trained for one step on the collected episode (0.25 s chunks at 80 Hz)."""
+    """A tiny joint-mode tokenizer trained for one step on the collected episode (0.25 s chunks at 80 Hz, plans of
+    the next 0.5 s): the plan-then-execute head plans with it, the other heads use its execution mode."""
     out = tmp_path_factory.mktemp("metaworld_tokenizer") / "tok"
     return lerobot_train("local/metaworld_experts", collected[0], out, "--policy.type=actioncodec_tokenizer",
                          *TINY_TOKENIZER_ARGS, "--policy.fps=80", "--policy.chunk_seconds=0.25",
-                         steps=1)  # fmt: skip
+                         "--policy.plan_seconds=0.5", steps=1)  # fmt: skip
 
 
 def lerobot_eval_headless(policy_path: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -197,13 +198,19 @@ def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy_type", ["actioncodec", "actioncodec_pd", "actioncodec_bar", "actioncodec_ki"])
-def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, collected, request, tmp_path):
-    """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval."""
+@pytest.mark.parametrize(
+    ("policy_type", "extra"),
+    [("actioncodec", ["--policy.plan_mode=joint"]), ("actioncodec_pd", []), ("actioncodec_bar", []),
+     ("actioncodec_ki", [])],
+    ids=["actioncodec_plan_then_execute", "actioncodec_pd", "actioncodec_bar", "actioncodec_ki"],
+)  # fmt: skip
+def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, extra, collected, request, tmp_path):
+    """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval;
+    the autoregressive head with plan tokens (the plain head's every step is a part of it)."""
     tokenizer = request.getfixturevalue("collected_rvq_tokenizer" if policy_type == "actioncodec_bar" else
                                         "collected_tokenizer")  # fmt: skip
     ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", f"--policy.type={policy_type}",
-                         f"--policy.tokenizer_path={tokenizer}", "--policy.backbone=compact",
+                         f"--policy.tokenizer_path={tokenizer}", *extra, "--policy.backbone=compact",
                          "--policy.image_size=32", "--policy.hidden_size=32", "--policy.num_layers=1",
                          "--policy.num_heads=2", steps=1)  # fmt: skip
     log = tmp_path / "eval" / "rollout_log.jsonl"

@@ -6,6 +6,12 @@ directories (an `actioncodec_tokenizer` lerobot-train checkpoint, or any saved a
 scored on the same adjacent chunk pairs. Writes a markdown table to stdout, bench.json and bench.png.
 --save-dir also saves every tokenizer fitted on the spot, ready for `--policy.tokenizer_path`.
 
+--plans scores coarse plans (Coarse-to-Control) instead of chunks: the plan of every step of the episodes
+(coarse_plan.py, H_p and K from the first saved joint-mode tokenizer), paired with the next step's. Saved tokenizers
+are read in their plan mode (a joint-mode or plan-only actioncodec_tokenizer); tokenizers fitted here are fitted on
+the plans, as the separate planning codec of the paper's ablation. For a joint-mode tokenizer the table also gives
+the support overlap of its plan and execution tokens' code distributions.
+
 --dataset.eval_split F holds out episodes exactly as `lerobot-train --dataset.eval_split=F` does (the last
 ceil(n x F) episodes of each task): tokenizers fitted here fit on the training episodes only, every tokenizer is
 scored on the held-out ones, and the table's `fitted on` column says what each saw, read from a checkpoint's
@@ -23,8 +29,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..benchmark import FITTED, bench_tokenizer, make_tokenizer, markdown_table
-from ..evaluation import benchmark_chunks, load_episode_actions
+from ..benchmark import FITTED, bench_tokenizer, encode_all, make_tokenizer, markdown_table
+from ..coarse_plan import adjacent_plan_pairs, gripper_dimensions, support_overlap
+from ..evaluation import BenchmarkChunks, EpisodeActions, benchmark_chunks, eval_split_episodes, load_episode_actions
 from ..report import plot_benchmark
 from ..tokenizers.registry import load_action_tokenizer
 
@@ -68,6 +75,47 @@ def fitted_on(directory: Path | None, repo_id: str, eval_split: float, heldout: 
     return f"eval_split={trained_split:g} (sees held-out episodes)", True
 
 
+def plan_source(specs: list[str]) -> object:
+    """The first saved tokenizer with a plan mode: its H_p, K, gripper dimensions and action kind set the plans."""
+    for spec in specs:
+        directory = spec_directory(spec)
+        if directory is not None:
+            tokenizer = load_action_tokenizer(directory)
+            if getattr(tokenizer, "plan_horizon", None) is not None:
+                return tokenizer
+    raise ValueError("--plans needs a saved joint-mode (or plan-only) actioncodec tokenizer among --tokenizers: "
+                     "train one with --policy.plan_seconds=<seconds>")  # fmt: skip
+
+
+def benchmark_plans(data: EpisodeActions, eval_split: float, source: object, max_pairs: int) -> BenchmarkChunks:
+    """As benchmark_chunks, on the coarse plans of each step (the held-out episodes' scored, the others' fitted on)."""
+    spec = source.tokenizer.resolve(source.embodiment)[1]
+    settings = (source.plan_horizon, source.chunk_length, gripper_dimensions(spec.action_names),
+                spec.absolute_positions)  # fmt: skip
+
+    def pairs(episodes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return adjacent_plan_pairs([torch.from_numpy(a) for a in data.select(episodes)], *settings, max_pairs)
+
+    everything = list(range(len(data.actions)))
+    train, heldout = eval_split_episodes(data.tasks, eval_split) if eval_split else (everything, everything)
+    plans, next_plans = pairs(heldout)
+    return BenchmarkChunks(plans, next_plans, pairs(train)[0] if eval_split else plans, train, heldout)
+
+
+def in_plan_mode(name: str, tokenizer: object, plans: torch.Tensor, chunks: torch.Tensor) -> tuple[str, object, dict]:
+    """A saved tokenizer read in its plan mode, with, for a joint-mode one, the support overlap of its plan tokens
+    (on `plans`) and its execution tokens (on `chunks`, of the same episodes)."""
+    if getattr(tokenizer, "plan_horizon", None) is None:
+        raise ValueError(f"tokenizer {name} has no plan mode: --plans reads saved tokenizers in their plan mode "
+                         "(train them with --policy.plan_seconds=<seconds>)")  # fmt: skip
+    plan = tokenizer.plan_tokenizer()
+    extra = {}
+    if tokenizer.config.get("train_execution", True):
+        plan_ids, exec_ids = encode_all(plan, plans).ids, encode_all(tokenizer, chunks).ids
+        extra["plan_exec_support_overlap"] = support_overlap(plan_ids, exec_ids, tokenizer.vocab_size)
+    return f"{name} [plan mode]", plan, extra
+
+
 def saved_name(spec: str) -> str:
     """A directory name for a fitted spec: `fast:vocab_size=2048` -> `fast_vocab_size_2048`."""
     return re.sub(r"[^A-Za-z0-9.-]+", "_", spec).strip("_")
@@ -85,19 +133,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise-fraction", type=float, default=0.02, help="artifact-entropy noise, x action std")
     parser.add_argument("--output-dir", type=Path, default=Path("outputs/bench"))
     parser.add_argument("--save-dir", type=Path, default=None, help="save the tokenizers fitted here, one folder each")
+    parser.add_argument("--plans", action="store_true", help="score coarse plans, saved tokenizers in their plan mode")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
     specs = [s.strip() for s in args.tokenizers.split(";" if ";" in args.tokenizers else ",") if s.strip()]
     data = load_episode_actions(args.repo_id, args.root)
     fps = data.fps
-    chunk_length = chunk_length_for(specs, fps, args.chunk_seconds)
-    split = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
+    if args.plans:
+        source = plan_source(specs)
+        chunk_length = source.chunk_length
+        split = benchmark_plans(data, args.eval_split, source, args.max_chunks)
+        exec_chunks = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks).chunks
+    else:
+        chunk_length = chunk_length_for(specs, fps, args.chunk_seconds)
+        split = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
     chunks, next_chunks, fit_chunks, train, heldout = (split.chunks, split.next_chunks, split.fit_chunks,
                                                        split.train, split.heldout)  # fmt: skip
     results = []
     for spec in tqdm(specs, desc="tokenizers"):
         name, tokenizer = make_tokenizer(spec, fit_chunks)
+        extra = {}
+        if args.plans and spec_directory(spec) is not None:
+            name, tokenizer, extra = in_plan_mode(name, tokenizer, chunks, exec_chunks)
         seen_as, saw_heldout = fitted_on(spec_directory(spec), args.repo_id, args.eval_split, heldout)
         if saw_heldout:
             print(f"warning: {name} was trained on episodes the benchmark scores ({seen_as}); train it with "
@@ -108,10 +166,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"are {chunks.shape[1]} x {chunks.shape[2]}; expected equal (set --chunk-seconds)"
             )
         results.append(bench_tokenizer(name, tokenizer, chunks, next_chunks, args.noise_fraction, fitted_on=seen_as))
+        results[-1].metrics.update(extra)
         if args.save_dir is not None and spec.partition(":")[0] in FITTED:
             tokenizer.save_pretrained(args.save_dir / saved_name(spec))
 
-    print(f"{len(chunks)} chunk pairs of {chunk_length} steps x {chunks.shape[2]} dims at {fps:g} fps")
+    if args.plans:
+        print(f"{len(chunks)} coarse plan pairs of {chunk_length} plan steps x {chunks.shape[2]} dims, each of the "
+              f"next H_p={source.plan_horizon} actions at {fps:g} fps")  # fmt: skip
+    else:
+        print(f"{len(chunks)} chunk pairs of {chunk_length} steps x {chunks.shape[2]} dims at {fps:g} fps")
     if args.eval_split:
         print(
             f"scored on {len(heldout)} held-out episodes of {len(data.actions)} (--dataset.eval_split="
@@ -120,14 +183,20 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"fitted and scored on all {len(data.actions)} episodes (--dataset.eval_split holds some out)")
     print(markdown_table(results))
+    for result in results:
+        if "plan_exec_support_overlap" in result.metrics:
+            print(f"support overlap of plan and execution codes, {result.name}: "
+                  f"{result.metrics['plan_exec_support_overlap']:.3f}")  # fmt: skip
     args.output_dir.mkdir(parents=True, exist_ok=True)
     summary = {"chunk_pairs": len(chunks), "chunk_length": chunk_length, "fps": fps, "eval_split": args.eval_split,
+               "plans": args.plans,
                "train_episodes": train, "heldout_episodes": heldout}  # fmt: skip
     summary["tokenizers"] = {r.name: {**r.metrics, "fitted_on": r.fitted_on, "collapsed": r.collapsed}
                              for r in results}  # fmt: skip
     (args.output_dir / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
+    rate = fps * chunk_length / source.plan_horizon if args.plans else fps  # a plan step lasts c = H_p / K actions
     plot_benchmark(chunks, {r.name: r.reconstruction for r in results}, summary["tokenizers"],
-                   args.output_dir / "bench.png", fps)  # fmt: skip
+                   args.output_dir / "bench.png", rate)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -71,6 +71,21 @@ class ActionCodecActionTokenizer:
         """Every level has the n positions and reuses the ids 0..S-1 (each level has its own codebook)."""
         return [TokenLevel(self.tokenizer.num_tokens, 0, self.vocab_size)] * self.levels
 
+    @property
+    def plan_horizon(self) -> int | None:
+        """H_p of the embodiment's plan mode (a joint-mode tokenizer); None without one."""
+        has_plan = self.tokenizer.plan_mode(self.embodiment) is not None
+        return self.tokenizer.plan_horizon(self.embodiment) if has_plan else None
+
+    def plan_tokenizer(self) -> ActionCodecActionTokenizer:
+        """The same network in its plan mode: coarse plans [B, K, D] (`coarse_plan`) in, the same codebook's ids."""
+        plan = self.tokenizer._require_plan_mode(self.embodiment)
+        return ActionCodecActionTokenizer(self.tokenizer, self.config, plan, self.levels)
+
+    def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None) -> Tensor:
+        """The next H_p raw actions [B, H_p, D] -> the coarse plan [B, K, D] the plan mode encodes."""
+        return self.tokenizer.coarse_plan(actions, is_pad, self.embodiment)
+
     def with_levels(self, levels: int) -> ActionCodecActionTokenizer:
         """The same network read to another depth (1: the VQ form; the tokenizer's num_levels: the full RVQ)."""
         return ActionCodecActionTokenizer(self.tokenizer, self.config, self.embodiment, levels)
@@ -147,7 +162,8 @@ def load_action_tokenizer(path: str | Path, embodiment: str | None = None, all_l
 def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
     """The facts a policy config needs before any weight is loaded: shapes, vocabulary, budget, for residual
     tokenizers the levels ([length, first_id, num_codes] each), and whether the actions are absolute positions
-    (known from an ActionCodec tokenizer's embodiment spec; None for tokenizers that carry none)."""
+    (known from an ActionCodec tokenizer's embodiment spec; None for tokenizers that carry none), and H_p, the actions a
+    coarse plan summarises, for a joint-mode ActionCodec tokenizer (None for any other)."""
     levels = tokenizer.token_levels if isinstance(tokenizer, ResidualActionTokenizer) else None
     return {
         "kind": tokenizer.kind,
@@ -158,4 +174,5 @@ def describe_tokenizer(tokenizer: ActionTokenizer) -> dict[str, Any]:
         "longest_fit_sequence": getattr(tokenizer, "longest_fit_sequence", None),
         "token_levels": [list(level) for level in levels] if levels is not None else None,
         "absolute_positions": getattr(tokenizer, "absolute_positions", None),
+        "plan_horizon": getattr(tokenizer, "plan_horizon", None),
     }

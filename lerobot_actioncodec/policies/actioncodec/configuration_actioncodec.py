@@ -16,6 +16,7 @@ from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
 from ...tokenizers.layout import ActionTokenLayout
+from ..plan_then_execute import PLAN_MODES, PlanExecuteLayout
 from ..presets import AdamWCosinePresets, require_non_negative, require_positive
 
 BACKBONE_CHOICES = ("smolvlm", "compact")
@@ -50,6 +51,18 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     embodiment: str | None = None
     # Variable-budget tokenizers (fast): the most tokens per chunk; None: twice the longest seen when fitting.
     max_action_tokens: int | None = None
+
+    # --- plan-then-execute (Coarse-to-Control, ../shared/papers/004_*; policies/plan_then_execute.py) -----------
+    # "none": the chunk's tokens only. "joint": the target is [plan tokens, exec tokens], the coarse plan of the next
+    # H_p actions encoded by the tokenizer's own plan mode (a joint-mode tokenizer, trained with
+    # --policy.plan_seconds), sharing its vocabulary; "separate": the plan encoded by plan_tokenizer_path's plan
+    # mode, with ids of its own (the paper's separate-tokenizer ablation). Either way only the exec tokens are
+    # decoded and executed. The autoregressive head only.
+    plan_mode: str = "none"
+    # "separate": a joint-mode (or plan-only, --policy.train_execution=false) actioncodec_tokenizer checkpoint.
+    plan_tokenizer_path: str | None = None
+    # Filled from plan_tokenizer_path, as tokenizer_info.
+    plan_tokenizer_info: dict[str, Any] | None = None
 
     # --- backbone -------------------------------------------------------------------------------
     # smolvlm: SmolVLM2 with the action vocabulary (the paper's policy); compact: a small model for CPUs.
@@ -161,6 +174,7 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
                 raise ValueError(f"{name}={getattr(self, name)}: expected in [0, 1)")
         if self.tokenizer_path is not None and self.tokenizer_info is None:
             self.tokenizer_info = describe_saved_tokenizer(self.tokenizer_path, self.embodiment, self.reads_all_levels)
+        self._check_plan_mode()
         if self.tokenizer_info is not None:
             _ = self.layout  # checks max_action_tokens against the tokenizer now, not at the first batch
             if self.invalid_action is None:
@@ -168,6 +182,47 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
             chunk = self.chunk_length
             if self.n_action_steps is not None and not 1 <= self.n_action_steps <= chunk:
                 raise ValueError(f"n_action_steps={self.n_action_steps}: expected 1..chunk_length={chunk}")
+
+    def _check_plan_mode(self) -> None:
+        if self.plan_mode not in PLAN_MODES:
+            raise ValueError(f"plan_mode={self.plan_mode!r}: expected one of {PLAN_MODES}")
+        if self.plan_mode == "none":
+            return
+        if self.type != "actioncodec":
+            raise ValueError(f"plan_mode={self.plan_mode!r}: plan-then-execute is an option of the autoregressive "
+                             f"head (--policy.type=actioncodec), not of {self.type}")  # fmt: skip
+        if self.plan_mode == "separate":
+            if self.plan_tokenizer_path is None and self.plan_tokenizer_info is None:
+                raise ValueError("plan_mode='separate' needs --policy.plan_tokenizer_path=<a joint-mode or plan-only "
+                                 "actioncodec_tokenizer checkpoint>")  # fmt: skip
+            if self.plan_tokenizer_info is None:
+                self.plan_tokenizer_info = describe_saved_tokenizer(self.plan_tokenizer_path, self.embodiment)
+        elif self.plan_tokenizer_path is not None:
+            raise ValueError(
+                f"plan_tokenizer_path={self.plan_tokenizer_path!r} with plan_mode='joint': the plan comes "
+                "from tokenizer_path's own plan mode; leave it unset or use plan_mode='separate'"
+            )
+        if self.tokenizer_info is None:
+            return
+        source = self.plan_source_info
+        if source.get("plan_horizon") is None:
+            which = "tokenizer_path" if self.plan_mode == "joint" else "plan_tokenizer_path"
+            raise ValueError(f"plan_mode={self.plan_mode!r}: the {which} tokenizer has no plan mode; train it with "
+                             "--policy.plan_seconds=<seconds> (a joint-mode actioncodec_tokenizer)")  # fmt: skip
+        for fact in ("chunk_length", "action_dim"):
+            if source[fact] != self.tokenizer_info[fact]:
+                raise ValueError(f"plan tokenizer {fact}={source[fact]} but the execution tokenizer has "
+                                 f"{self.tokenizer_info[fact]}; expected equal (trained on the same data)")  # fmt: skip
+
+    @property
+    def plan_source_info(self) -> dict[str, Any]:
+        """The facts of the tokenizer whose plan mode makes the plan tokens."""
+        return self.plan_tokenizer_info if self.plan_mode == "separate" else self._require_tokenizer()
+
+    @property
+    def plan_horizon(self) -> int:
+        """H_p: the actions a plan summarises; 0 without plan tokens."""
+        return 0 if self.plan_mode == "none" else int(self.plan_source_info["plan_horizon"])
 
     # --- tokenizer facts --------------------------------------------------------------------------
     def _require_tokenizer(self) -> dict[str, Any]:
@@ -187,8 +242,12 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
         return int(self._require_tokenizer()["action_dim"])
 
     @property
-    def layout(self) -> ActionTokenLayout:
-        return ActionTokenLayout.from_info(self._require_tokenizer(), self.max_action_tokens)
+    def layout(self) -> ActionTokenLayout | PlanExecuteLayout:
+        execution = ActionTokenLayout.from_info(self._require_tokenizer(), self.max_action_tokens)
+        if self.plan_mode == "none":
+            return execution
+        plan = ActionTokenLayout.from_info(self.plan_source_info)
+        return PlanExecuteLayout(plan, execution, shared_vocabulary=self.plan_mode == "joint")
 
     @property
     def steps_per_prediction(self) -> int:
@@ -201,7 +260,7 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
 
     @property
     def action_delta_indices(self) -> list[int]:
-        return list(range(self.chunk_length))
+        return list(range(max(self.chunk_length, self.plan_horizon)))
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")

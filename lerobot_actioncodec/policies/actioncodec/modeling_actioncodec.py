@@ -35,6 +35,7 @@ from .configuration_actioncodec import ActionCodecConfig
 logger = logging.getLogger(__name__)
 VLM_FILES = "vlm"  # in a smolvlm policy's checkpoint: the expanded tokenizer and the VLM config
 TOKENIZER_FILES = "action_tokenizer"  # in every checkpoint: the action tokenizer, saved through its interface
+PLAN_TOKENIZER_FILES = "plan_tokenizer"  # plan_mode="separate": the tokenizer whose plan mode makes the plan
 
 
 def saved_subfolder(pretrained_name_or_path: Any, name: str, **hub_kwargs: Any) -> Path | None:
@@ -82,18 +83,26 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         weights_follow: bool = False,
         vlm_files: Path | None = None,
         tokenizer_files: Path | None = None,
+        plan_tokenizer_files: Path | None = None,
         **kwargs: Any,
     ):
         """`weights_follow`: from_pretrained loads every weight right after construction. `vlm_files`: a
-        checkpoint's `vlm/` folder (smolvlm: its expanded tokenizer and config). `tokenizer_files`: a checkpoint's
-        `action_tokenizer/` folder, used instead of `tokenizer_path`."""
+        checkpoint's `vlm/` folder (smolvlm: its expanded tokenizer and config). `tokenizer_files`,
+        `plan_tokenizer_files`: a checkpoint's `action_tokenizer/` and `plan_tokenizer/` folders, used instead of
+        `tokenizer_path` and `plan_tokenizer_path`."""
         super().__init__(config)
         config.validate_features()
         self.tokenizer = self._load_tokenizer(config, tokenizer_files)
         self.layout = config.layout
-        self.decoding_rule = decoding_rule(
-            self.tokenizer, self.layout, config.exact_length_decoding, config.level_range_decoding
-        )
+        # plan-then-execute: the tokenizer that turns the next H_p actions into a coarse plan, and its plan mode
+        self.plan_source = self._load_plan_source(config, plan_tokenizer_files)
+        self.plan_tokenizer = self.plan_source.plan_tokenizer() if self.plan_source is not None else None
+        if self.plan_source is not None:
+            self.decoding_rule = self.layout.decoding_rule()
+        else:
+            self.decoding_rule = decoding_rule(
+                self.tokenizer, self.layout, config.exact_length_decoding, config.level_range_decoding
+            )
         self.image_keys = sorted(config.image_features)
         state_keys = [k for k, f in config.input_features.items() if f.type is FeatureType.STATE]
         self.state_key = state_keys[0] if state_keys else None
@@ -125,6 +134,25 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
             if actual.get(name) != configured:
                 raise ValueError(f"tokenizer {name}={actual.get(name)!r} but the policy config expects {configured!r}")
         return tokenizer
+
+    def _load_plan_source(self, config: ActionCodecConfig, plan_tokenizer_files: Path | None) -> Any:
+        """The tokenizer whose plan mode encodes plans: the execution tokenizer itself ("joint"), the checkpoint's
+        `plan_tokenizer/` or plan_tokenizer_path ("separate"), None without plan tokens."""
+        if config.plan_mode == "none":
+            return None
+        if config.plan_mode == "joint":
+            return self.tokenizer
+        path = plan_tokenizer_files if plan_tokenizer_files is not None else config.plan_tokenizer_path
+        if path is None:
+            raise ValueError("plan_mode='separate': plan_tokenizer_path is not set and the checkpoint has no "
+                             f"{PLAN_TOKENIZER_FILES}/ folder")  # fmt: skip
+        source = load_action_tokenizer(path, config.embodiment)
+        actual = describe_tokenizer(source)
+        for name, configured in config.plan_tokenizer_info.items():
+            if actual.get(name) != configured:
+                raise ValueError(f"plan tokenizer {name}={actual.get(name)!r} but the policy config expects "
+                                 f"{configured!r}")  # fmt: skip
+        return source
 
     @classmethod
     def _build_backbone(
@@ -161,18 +189,22 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         then every weight is loaded from the checkpoint, so no download and no tokenizer_path are needed."""
         vlm_files = saved_subfolder(pretrained_name_or_path, VLM_FILES, **kwargs)
         tokenizer_files = saved_subfolder(pretrained_name_or_path, TOKENIZER_FILES, **kwargs)
+        plan_files = saved_subfolder(pretrained_name_or_path, PLAN_TOKENIZER_FILES, **kwargs)
         return super().from_pretrained(
             pretrained_name_or_path,
             strict=strict,
             weights_follow=True,
             vlm_files=vlm_files,
             tokenizer_files=tokenizer_files,
+            plan_tokenizer_files=plan_files,
             **kwargs,
         )
 
     def _save_pretrained(self, save_directory: Path, state_dict: dict[str, Tensor] | None = None) -> None:
         super()._save_pretrained(save_directory, state_dict=state_dict)
         self.tokenizer.save_pretrained(Path(save_directory) / TOKENIZER_FILES)
+        if self.plan_source is not None and self.plan_source is not self.tokenizer:
+            self.plan_source.save_pretrained(Path(save_directory) / PLAN_TOKENIZER_FILES)
         if isinstance(self.backbone, SmolVLMBackbone):
             self.backbone.save_files(Path(save_directory) / VLM_FILES)
 
@@ -235,16 +267,32 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         self._observed_state = None if state is None else state.detach()
         return self.backbone.prefix(images, state, list(tasks))
 
-    def target_tokens(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        """Raw action chunks [B, T, D] -> teacher-forcing ids and cross-entropy targets, both [B, positions]."""
-        chunk = actions[:, : self.config.chunk_length]
-        inputs, targets = self.layout.targets(self.tokenizer.encode(chunk.detach().float().cpu()))
-        return inputs.to(actions.device), targets.to(actions.device)
+    def target_tokens(self, actions: Tensor, is_pad: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Raw actions [B, >= T, D] -> teacher-forcing ids and cross-entropy targets, both [B, positions]; with plan
+        tokens, the first H_p actions' coarse plan (`is_pad` [B, >= H_p]: steps past the episode's end) comes first."""
+        device, actions = actions.device, actions.detach().float().cpu()
+        exec_tokens = self.tokenizer.encode(actions[:, : self.config.chunk_length])
+        if self.plan_source is None:
+            inputs, targets = self.layout.targets(exec_tokens)
+        else:
+            horizon = self.config.plan_horizon
+            if actions.shape[1] < horizon:
+                raise ValueError(f"action shape={tuple(actions.shape)}: plan tokens need the next H_p={horizon} "
+                                 "actions (action_delta_indices)")  # fmt: skip
+            pad = None if is_pad is None else is_pad[:, :horizon].cpu()
+            plan = self.plan_source.coarse_plan(actions[:, :horizon], pad)
+            inputs, targets = self.layout.targets(self.plan_tokenizer.encode(plan), exec_tokens)
+        return inputs.to(device), targets.to(device)
 
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        inputs, targets = self.target_tokens(batch[ACTION])
-        return self.tracked(*token_cross_entropy(self.backbone(self._prefix(batch), inputs), targets))
+        inputs, targets = self.target_tokens(batch[ACTION], batch.get(f"{ACTION}_is_pad"))
+        logits = self.backbone(self._prefix(batch), inputs)
+        loss, logs = token_cross_entropy(logits, targets)
+        if self.plan_source is not None:  # how well the executed part alone is predicted
+            plan = self.layout.plan_positions
+            logs["exec_token_accuracy"] = token_cross_entropy(logits[:, plan:], targets[:, plan:])[1]["token_accuracy"]
+        return self.tracked(loss, logs)
 
     # --------------------------------------------------------------- inference
     def observe(self, batch: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
+from ...coarse_plan import is_plan_mode, plan_horizon, plan_mode_name, plan_mode_spec, plan_source_steps
 from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
@@ -46,6 +47,15 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     # Width of the shared action space (padding + masks); None: the largest embodiment's action_dim.
     max_action_dim: int | None = None
     normalization: str = "mean_std"
+
+    # --- coarse plans (Coarse-to-Control, ../shared/papers/004_*) -----------------------------------
+    # > 0: a joint-mode tokenizer. Besides the execution chunk it encodes the coarse plan of the next plan_seconds
+    # (H_p actions summarised in K = chunk_length plan steps, coarse_plan.py) with the same codebook; the plan mode
+    # is the embodiment `<embodiment>:plan` (its own soft prompt, normalization and timestamps), trained on every
+    # batch next to the execution chunks. Paper: 8 s on LIBERO (H_p = 160 at 20 Hz), 16 s on Bridge (80 at 5 Hz).
+    plan_seconds: float = 0.0
+    # False: only the plan mode is trained and tokenized, the planning codec of the separate-tokenizer ablation.
+    train_execution: bool = True
 
     # --- architecture -------------------------------------------------------------------------
     num_tokens: int = 16
@@ -131,6 +141,16 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
             require_non_negative(name, getattr(self, name))
         if self.fps is not None:
             require_positive("fps", self.fps)
+        require_non_negative("plan_seconds", self.plan_seconds)
+        if not self.train_execution and not self.plan_seconds:
+            raise ValueError("train_execution=False trains the plan mode alone: expected plan_seconds > 0")
+        if self.plan_seconds and self.embodiment_column is not None:
+            raise ValueError(f"plan_seconds={self.plan_seconds} with embodiment_column={self.embodiment_column!r}: "
+                             "a joint-mode tokenizer is trained on one embodiment; expected plan_seconds=0 or no "
+                             "co-training")  # fmt: skip
+        if is_plan_mode(self.embodiment):
+            raise ValueError(f"embodiment={self.embodiment!r} is a plan mode: expected the execution embodiment "
+                             "(its plan mode is added by plan_seconds)")  # fmt: skip
         if self.dim % self.num_heads:
             raise ValueError(f"dim={self.dim}: expected a multiple of num_heads={self.num_heads}")
         if self.token_mixing not in TOKEN_MIXING_CHOICES:
@@ -178,6 +198,23 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
             return math.ceil(self.chunk_seconds * self.max_fps)
         return max(1, round(self.chunk_seconds * self.fps))
 
+    @property
+    def plan_mode(self) -> str | None:
+        """The embodiment name of the plan mode; None for an execution-only tokenizer."""
+        return plan_mode_name(self.embodiment) if self.plan_seconds else None
+
+    @property
+    def requested_plan_steps(self) -> int:
+        """H_p, the actions a plan summarises (0 without a plan mode); while the fps is unknown, an upper bound."""
+        if not self.plan_seconds:
+            return 0
+        if self.plan_mode in self.embodiments and self.embodiment in self.embodiments:
+            return plan_horizon(self.embodiments[self.plan_mode], self.embodiments[self.embodiment])
+        fps = self.known_fps
+        if fps is None:  # H_p <= plan_seconds * fps + K / 2 for every fps up to max_fps
+            return math.ceil((self.plan_seconds + self.chunk_seconds / 2) * self.max_fps) + 1
+        return plan_source_steps(fps, self.plan_seconds, self.requested_chunk_steps)
+
     def resolve_embodiment(self, dataset_fps: float | None, action_names: list[str] | None = None) -> EmbodimentSpec:
         """Make sure the training embodiment has a spec, checking it against the dataset."""
         action = self.output_features.get("action")
@@ -192,6 +229,8 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
                 action_names=list(action_names or []),
             )
         spec = self.embodiments[self.embodiment]
+        if self.plan_mode is not None and self.plan_mode not in self.embodiments:
+            self.embodiments[self.plan_mode] = plan_mode_spec(spec, self.plan_seconds)
         widest = max(s.action_dim for s in self.embodiments.values())
         if self.embodiment_column is not None:  # a merged dataset: steps of each robot, padded to the widest
             if action is not None and action.shape[0] != widest:
@@ -245,8 +284,8 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
 
     @property
     def action_delta_indices(self) -> list[int]:
-        # one chunk plus the shift of the time-contrastive positive (chunk at t + tcl_shift)
-        return list(range(self.requested_chunk_steps + self.tcl_shift))
+        # one chunk (or plan window) plus the shift of the time-contrastive positive (chunk at t + tcl_shift)
+        return list(range(max(self.requested_chunk_steps, self.requested_plan_steps) + self.tcl_shift))
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")

@@ -14,7 +14,9 @@ import torch
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor, nn
 
+from ...coarse_plan import coarse_plan, gripper_dimensions, plan_horizon, plan_statistics
 from ...codec.losses import info_nce, latent_l1, reconstruction_loss, same_text_labels, siglip_loss
+from ...evaluation import load_episode_actions
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
 from ...model_card import ModelCardMixin, Rows
 from ...normalization import offset_and_scale
@@ -50,6 +52,20 @@ NOT_A_CONTROLLER = (
 )
 
 
+def resolve_plan_stats(config: ActionCodecTokenizerConfig, meta: Any) -> None:
+    """Give the plan mode the statistics of the training dataset's coarse plans (every window of every episode),
+    once: they are kept in the plan mode's spec, so config.json carries them and a reload does not recompute."""
+    plan = config.embodiments[config.plan_mode]
+    if plan.action_stats:
+        return
+    execution = config.embodiments[config.embodiment]
+    episodes = load_episode_actions(meta.repo_id, meta.root).actions
+    plan.action_stats = plan_statistics(
+        [torch.from_numpy(e[:, : execution.action_dim]) for e in episodes], plan_horizon(plan, execution),
+        plan.chunk_length, gripper_dimensions(execution.action_names), execution.absolute_positions,
+    )  # fmt: skip
+
+
 class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     config_class = ActionCodecTokenizerConfig
     name = "actioncodec_tokenizer"
@@ -69,6 +85,8 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         if meta is not None:
             names = (meta.features.get("action") or {}).get("names")
         config.resolve_embodiment(getattr(meta, "fps", None), names if isinstance(names, list) else None)
+        if config.plan_mode is not None and meta is not None:
+            resolve_plan_stats(config, meta)
         self.config = config
         self.tokenizer = ActionCodecTokenizer(config.architecture(), config.embodiments, config.embodiment)
         self.embodiment_index, _ = self.tokenizer.resolve(config.embodiment)
@@ -79,6 +97,9 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         elif dataset_stats is not None and "action" in dataset_stats:
             offset, scale = offset_and_scale(dataset_stats["action"], config.normalization)
             self.tokenizer.normalizer.set_stats(self.embodiment_index, offset, scale)
+        if config.plan_mode is not None and config.embodiments[config.plan_mode].action_stats:
+            index, plan = self.tokenizer.resolve(config.plan_mode)
+            self.tokenizer.normalizer.set_stats(index, *offset_and_scale(plan.action_stats, config.normalization))
 
         self.text_encoder = None
         if config.clip_weight > 0 and not config.rvq_post_training:
@@ -121,36 +142,66 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     def _group_pass(self, batch: dict[str, Any], embodiment: int, rows: Tensor | None) -> GroupPass:
         """Encode, quantize and decode one embodiment's rows: normalized with its stats, chunked at its length,
         prompted with its soft prompt, timed at its rate."""
-        cfg, codec = self.config, self.tokenizer.codec
         spec = self.tokenizer.embodiments[self.tokenizer.embodiment_names[embodiment]]
+        actions, is_pad = self._batch_actions(batch, rows, spec.chunk_length + self.config.tcl_shift)
+        actions = actions[..., : spec.action_dim]
+        steps, shift = spec.chunk_length, self.config.tcl_shift
+        valid = ~is_pad
+        return self._codec_pass(embodiment, rows, actions[:, :steps], actions[:, shift : shift + steps],
+                                valid[:, :steps], valid[:, shift + steps - 1])  # fmt: skip
+
+    def _plan_pass(self, batch: dict[str, Any]) -> GroupPass:
+        """The plan mode's pass: the coarse plans (coarse_plan.py) of the windows at t and t + tcl_shift."""
+        cfg, tokenizer = self.config, self.tokenizer
+        index, plan = tokenizer.resolve(cfg.plan_mode)
+        execution = tokenizer.embodiments[cfg.embodiment]
+        horizon, shift = plan_horizon(plan, execution), cfg.tcl_shift
+        actions, is_pad = self._batch_actions(batch, None, horizon + shift)
+        grippers = gripper_dimensions(execution.action_names)
+        args = (plan.chunk_length, grippers, execution.absolute_positions)
+        now, now_pad = coarse_plan(actions[:, :horizon], *args, is_pad=is_pad[:, :horizon])
+        later, later_pad = coarse_plan(actions[:, shift:], *args, is_pad=is_pad[:, shift:])
+        return self._codec_pass(index, None, now, later, ~now_pad, ~later_pad[:, -1])
+
+    @staticmethod
+    def _batch_actions(batch: dict[str, Any], rows: Tensor | None, need: int) -> tuple[Tensor, Tensor]:
+        """The first `need` steps of the batch's raw actions (of `rows`) and their padding flags, [b, need, D]."""
         actions, is_pad = batch["action"], batch.get("action_is_pad")
-        steps, shift = spec.chunk_length, cfg.tcl_shift
-        need = steps + shift
         if actions.ndim != 3 or actions.shape[1] < need:
             raise ValueError(
-                f"batch['action'] shape={tuple(actions.shape)}: expected [B, >= {need}, D] "
-                f"(chunk_length={steps} + tcl_shift={shift})"
+                f"batch['action'] shape={tuple(actions.shape)}: expected [B, >= {need}, D] (the chunk or plan "
+                "window plus tcl_shift)"
             )
+        if is_pad is None:
+            is_pad = torch.zeros(actions.shape[:2], dtype=torch.bool, device=actions.device)
         if rows is not None:
-            actions, is_pad = actions[rows], (is_pad[rows] if is_pad is not None else None)
-        actions = actions[:, :need, : spec.action_dim].float()
-        valid = torch.ones(actions.shape[:2], dtype=torch.bool, device=actions.device)
-        if is_pad is not None:
-            valid = ~is_pad[:, :need].bool()
-        dims = torch.zeros(self.tokenizer.arch.max_action_dim, dtype=torch.bool, device=actions.device)
+            actions, is_pad = actions[rows], is_pad[rows]
+        return actions[:, :need].float(), is_pad[:, :need].bool()
+
+    def _codec_pass(
+        self, embodiment: int, rows: Tensor | None, chunk: Tensor, shifted: Tensor, valid: Tensor, pair_valid: Tensor
+    ) -> GroupPass:
+        """Raw chunks at t and t + shift [b, T, D] of one embodiment (or mode) through the codec; `valid` [b, T]
+        flags the real steps of the chunk at t, `pair_valid` [b] whether the shifted one is real."""
+        codec = self.tokenizer.codec
+        spec = self.tokenizer.embodiments[self.tokenizer.embodiment_names[embodiment]]
+        steps = chunk.shape[1]
+        dims = torch.zeros(self.tokenizer.arch.max_action_dim, dtype=torch.bool, device=chunk.device)
         dims[: spec.action_dim] = True
-        x = self.tokenizer.normalize(actions, embodiment)
-        chunk, shifted = x[:, :steps], x[:, shift : shift + steps]
+        chunk = self.tokenizer.normalize(chunk, embodiment)
+        shifted = self.tokenizer.normalize(shifted, embodiment)
         latents, latents_next = codec.encode_latents(torch.cat([chunk, shifted]), spec.fps, embodiment).chunk(2)
         quantized = codec.quantizer(latents)
         reconstruction = codec.decode_quantized(quantized.quantized, steps, spec.fps, embodiment)
-        mask = valid[:, :steps, None] & dims[None, None, :]
+        mask = valid[:, :, None] & dims[None, None, :]
         return GroupPass(embodiment, spec.fps, rows, chunk, dims, mask, latents, latents_next, quantized.loss,
-                         quantized.indices[:, 0], reconstruction, valid[:, shift + steps - 1])  # fmt: skip
+                         quantized.indices[:, 0], reconstruction, pair_valid)  # fmt: skip
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         cfg, codec = self.config, self.tokenizer.codec
         passes = [self._group_pass(batch, e, rows) for e, rows in self._embodiment_groups(batch)]
+        if cfg.plan_mode is not None:  # the joint-mode tokenizer trains both modes on every batch, equally
+            passes = [*passes, self._plan_pass(batch)] if cfg.train_execution else [self._plan_pass(batch)]
         latents = torch.cat([p.latents for p in passes])
         latents_next = torch.cat([p.latents_next for p in passes])
         pair_valid = torch.cat([p.pair_valid for p in passes])
@@ -183,6 +234,10 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         loss = sum(weight * value for weight, value in terms.values())
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
         logs.update(self._metrics(passes, latents, latents_next, pair_valid))
+        if cfg.plan_mode is not None:  # the plan mode's own reconstruction error (its pass is the last)
+            plan = passes[-1]
+            error = ((plan.reconstruction - plan.chunk).abs() * plan.mask).sum() / plan.mask.sum().clamp_min(1)
+            logs["plan_mae_normalized"] = error.item()
         logs["artifact_entropy_bits"] = self._artifact_entropy(passes[0])
         return self.tracked(loss, logs)
 
@@ -204,9 +259,7 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
                 f"batch['task']={tasks!r:.80}: the CLIP loss needs one task string per sample "
                 "(or set --policy.clip_weight=0)"
             )
-        if passes[0].rows is None:
-            return list(tasks)
-        return [tasks[i] for p in passes for i in p.rows.tolist()]
+        return [task for p in passes for task in (tasks if p.rows is None else [tasks[i] for i in p.rows.tolist()])]
 
     def _clip_loss(self, latents: Tensor, tasks: list[str]) -> Tensor:
         text = self.text_to_clip(self.text_encoder(tasks))
