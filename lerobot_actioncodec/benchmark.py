@@ -25,6 +25,7 @@ from .metrics import (
     reconstruction_errors,
 )
 from .tokenizers.binning import BinningTokenizer
+from .tokenizers.c2c import C2CTokenizer
 from .tokenizers.fast import FastTokenizer
 from .tokenizers.interface import PAD_ID, ActionTokenizer, DecodedChunks, TokenSequences
 from .tokenizers.nac import NACTokenizer
@@ -61,6 +62,12 @@ FITTED: dict[str, tuple[Callable[..., ActionTokenizer], dict[str, Callable[[str]
          "codebook_size": int, "decoder_dim": int, "convnext_layers": int, "commitment_weight": float,
          "adversarial_weight": float, "feature_matching_weight": float},
     ),
+    # Coarse-to-Control's patch RVQ: the execution mode alone here, both modes under actioncodec-bench --plans
+    "c2c": (
+        C2CTokenizer.fit,
+        {**LEARNED_FIT_OPTIONS, "patches": int, "latent_dim": int, "levels": int, "codebook_size": int,
+         "hidden": int, "mode_dim": int, "commitment_weight": float},
+    ),
 }  # fmt: skip
 
 
@@ -81,20 +88,26 @@ class BenchResult:
         return self.metrics["distinct_sequences"] < COLLAPSED_BELOW
 
 
+def fit_options(spec: str) -> dict[str, Any]:
+    """The options of a spec fitted here (`fast:vocab_size=2048,scale=10`), parsed by type; unknown ones refused."""
+    kind, _, options = spec.partition(":")
+    types = FITTED[kind][1]
+    settings = {}
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        if key not in types:
+            raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; expected one of {sorted(types)}")
+        settings[key] = types[key](value)
+    return settings
+
+
 def make_tokenizer(spec: str, chunks: Tensor) -> tuple[str, ActionTokenizer]:
     """`binning`, `binning:bins=1000`, `fast:vocab_size=2048`, `vqvla:steps=500`, `nac:ratios=2/2` (fitted on
     `chunks`), a saved directory, or an actioncodec checkpoint with options: its RVQ levels and, for a co-trained
     one, the embodiment of the benchmark's data: `<dir>:levels=3`, `<dir>:embodiment=metaworld_sawyer,levels=3`."""
     kind, _, options = spec.partition(":")
     if kind in FITTED:
-        fit, types = FITTED[kind]
-        settings = {}
-        for option in filter(None, options.split(",")):
-            key, _, value = option.partition("=")
-            if key not in types:
-                raise ValueError(f"tokenizer spec {spec!r}: unknown option {key!r}; expected one of {sorted(types)}")
-            settings[key] = types[key](value)
-        return spec, fit(chunks, **settings)
+        return spec, FITTED[kind][0](chunks, **fit_options(spec))
     path, _, suffix = spec.rpartition(":")
     if path and "=" in suffix and Path(path).is_dir():  # an actioncodec checkpoint with options
         options = dict(option.partition("=")[::2] for option in suffix.split(","))

@@ -9,8 +9,10 @@
 #      the task string), a checkpoint every quarter of the budget;
 #   3. lerobot-eval of every checkpoint on every task (configs/eval/metaworld_protocol.json: 10 episodes per
 #      task, seed 1000), with the policy's rollout log (chunk-boundary jumps, no-motion chunks);
-#   4. actioncodec-success-curves: $OUT/tokenizers.png, $OUT/heads.png and $OUT/knowledge_insulation.png (KI on
-#      ActionCodec, FAST and binning tokens) with their markdown and JSON.
+#   4. actioncodec-success-curves: $OUT/tokenizers.png, $OUT/heads.png, $OUT/knowledge_insulation.png (KI on
+#      ActionCodec, FAST and binning tokens) and $OUT/plans.png (Coarse-to-Control's ablations: no plan, plans of
+#      two horizons from joint-mode tokenizers, a separate planning codec; scripts/plan_benchmark.sh trains their
+#      tokenizers) with their markdown and JSON.
 # It takes hours on 2 CPU cores. Every finished step is kept: run it again after an interruption and it goes on
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
 # JOBS=N trains the runs and evaluates the checkpoints N at a time (each job's output in a .log file beside its
@@ -37,7 +39,11 @@ TOKENIZER_RUNS="binning binning1000 binning1000_short fast vqvla nac actioncodec
 HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar actioncodec_ki"
 # knowledge insulation on each tokenizer's tokens (the paper's Table 1: KI on ActionCodec against KI on FAST)
 KI_RUNS="actioncodec_ki fast_ki binning_ki"
-RUNS=${RUNS:-"$TOKENIZER_RUNS actioncodec_pd actioncodec_bar $KI_RUNS"}
+# Coarse-to-Control's ablations (its Tables 3-4): no plan (actioncodec; the joint tokenizer's execution mode alone,
+# actioncodec_joint), plans of two horizons from a joint-mode tokenizer, plans from a separate planning codec
+PLAN_RUNS="actioncodec actioncodec_joint actioncodec_plan actioncodec_plan_long actioncodec_plan_separate"
+PLAN_SECONDS=${PLAN_SECONDS:-"1 2"}  # the short and the long horizon (plan_benchmark.sh trains their tokenizers)
+RUNS=${RUNS:-"$TOKENIZER_RUNS actioncodec_pd actioncodec_bar $KI_RUNS ${PLAN_RUNS#actioncodec }"}
 bin=.venv/bin
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled
 
@@ -56,9 +62,19 @@ short="$OUT/short_horizon"
   --dataset.repo_id=local/metaworld_corpus_actions --dataset.root="$corpus/actions" --dataset.eval_split 0.2 \
   --tokenizers "binning:bins=1000" --chunk-seconds 0.1 --output-dir "$short/bench" --save-dir "$short"
 
+if [[ " $RUNS " == *" actioncodec_plan"* || " $RUNS " == *" actioncodec_joint "* ]]; then
+  echo "== 1b/4 joint-mode and plan-only ActionCodec tokenizers (${PLAN_SECONDS// /, } s plans)"
+  RUN_DIR="$tokenizers" CORPORA=metaworld CORPUS_TASKS="$TASKS" CORPUS_EPISODES="$EPISODES_PER_TASK" \
+    PLAN_SECONDS="$PLAN_SECONDS" DEVICE="$DEVICE" bash scripts/plan_benchmark.sh
+fi
+read -r short_plan long_plan <<< "$PLAN_SECONDS"
+long_plan=${long_plan:-$short_plan}
+plans="$corpus/plans"
+last=checkpoints/last/pretrained_model
+
 # run_spec NAME: the policy type, tokenizer directory and extra flags of a run
 run_spec() {
-  local learned="$corpus/$1/checkpoints/last/pretrained_model"
+  local learned="$corpus/$1/$last"
   case "$1" in
     binning) echo "actioncodec $corpus/fitted/binning" ;;
     binning1000) echo "actioncodec $corpus/fitted/binning_bins_1000" ;;
@@ -71,7 +87,12 @@ run_spec() {
     actioncodec_ki) echo "actioncodec_ki $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
     fast_ki) echo "actioncodec_ki $corpus/fitted/fast" ;;
     binning_ki) echo "actioncodec_ki $corpus/fitted/binning" ;;
-    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS $KI_RUNS" >&2; return 1 ;;
+    actioncodec_joint) echo "actioncodec $plans/joint_${short_plan}s/$last" ;;
+    actioncodec_plan) echo "actioncodec $plans/joint_${short_plan}s/$last --policy.plan_mode=joint" ;;
+    actioncodec_plan_long) echo "actioncodec $plans/joint_${long_plan}s/$last --policy.plan_mode=joint" ;;
+    actioncodec_plan_separate) echo "actioncodec $corpus/actioncodec/$last --policy.plan_mode=separate" \
+      "--policy.plan_tokenizer_path=$plans/plan_only_${short_plan}s/$last" ;;
+    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS $KI_RUNS $PLAN_RUNS" >&2; return 1 ;;
   esac
 }
 
@@ -98,9 +119,10 @@ quiet() {
 
 final_step=$(printf "%06d" "$POLICY_STEPS")
 train_run() {
-  local name=$1 spec type tokenizer extra run
+  local name=$1 spec type tokenizer extra=() run
   spec=$(run_spec "$name")
-  read -r type tokenizer extra <<< "$spec"
+  read -r type tokenizer <<< "$spec"
+  read -r -a extra <<< "$(cut -d' ' -f3- <<< "$spec ")"
   run="$OUT/runs/$name/policy"
   if [ -f "$run/checkpoints/$final_step/pretrained_model/model.safetensors" ]; then return 0; fi
   if [ -f "$run/checkpoints/last/pretrained_model/train_config.json" ]; then
@@ -112,7 +134,7 @@ train_run() {
     rm -rf "$run"
     quiet "$OUT/runs/$name/train.log" "$bin/lerobot-train" --config_path="$TRAIN_PRESET" --policy.type="$type" \
       --policy.tokenizer_path="$tokenizer" --policy.device="$DEVICE" "${dataset[@]}" --steps="$POLICY_STEPS" \
-      --save_freq="$SAVE_FREQ" --output_dir="$run" ${extra:+"$extra"}
+      --save_freq="$SAVE_FREQ" --output_dir="$run" "${extra[@]}"
   fi
 }
 echo "== 2/4 policies ($POLICY_STEPS steps, a checkpoint every $SAVE_FREQ, $JOBS at a time): $RUNS"
@@ -158,3 +180,5 @@ curves tokenizers "tokenizers, autoregressive head (compact), MetaWorld" $TOKENI
 curves heads "heads on ActionCodec (compact), MetaWorld" $HEAD_RUNS
 # shellcheck disable=SC2086
 curves knowledge_insulation "knowledge insulation (flow expert) on each tokenizer's tokens, MetaWorld" $KI_RUNS
+# shellcheck disable=SC2086
+curves plans "plan-then-execute (Coarse-to-Control) on ActionCodec (compact), MetaWorld" $PLAN_RUNS

@@ -11,6 +11,7 @@ from lerobot.datasets.lerobot_dataset import LeRobotDatasetMetadata
 from lerobot_actioncodec.cli.bench import main as bench_main
 from lerobot_actioncodec.coarse_plan import (
     adjacent_plan_pairs,
+    coarse_plan,
     plan_mode_spec,
     plan_statistics,
     support_overlap,
@@ -24,6 +25,8 @@ from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd im
 from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import (
     ActionCodecTokenizerPolicy,
 )
+from lerobot_actioncodec.tokenizers.c2c import C2CTokenizer
+from lerobot_actioncodec.tokenizers.interface import TokenSequences
 from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
 
 from .helpers import (
@@ -187,10 +190,62 @@ def test_bench_scores_plans_in_the_plan_mode_next_to_a_peer_fitted_on_plans(
     assert list(summary["tokenizers"]) == ["binning", joint, plan_only] and summary["plans"]
     assert 0.0 <= summary["tokenizers"][joint]["plan_exec_support_overlap"] <= 1.0
     assert "plan_exec_support_overlap" not in summary["tokenizers"][plan_only]  # no execution mode to compare
+    c2c = "c2c:steps=3,hidden=16,latent_dim=8,codebook_size=16,mode_dim=4,batch_size=16"
+    bench_main([f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--plans", "--tokenizers",
+                f"{joint_dir};{c2c}", "--max-chunks", "60", "--output-dir", str(out)])  # fmt: skip
+    scored = json.loads((out / "bench.json").read_text())["tokenizers"][f"{c2c} [plan mode]"]
+    assert scored["tokens_mean"] == 18 and 0.0 <= scored["plan_exec_support_overlap"] <= 1.0
     assert f"support overlap of plan and execution codes, {joint}:" in printed
     with pytest.raises(ValueError, match="--plans needs a saved joint-mode"):
         bench_main([f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--plans", "--tokenizers", "binning",
                     "--output-dir", str(out)])  # fmt: skip
+
+
+# ------------------------------------------------------------------------- Coarse-to-Control's own tokenizer
+C2C_TINY = dict(hidden=16, latent_dim=8, codebook_size=16, mode_dim=4, steps=20, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def c2c_dir(tmp_path_factory):
+    """A tiny c2c tokenizer fitted on both modes: 10-step chunks, plans of the next 20 steps (gripper: dim 2)."""
+    torch.manual_seed(0)
+    plans = coarse_plan(smooth_actions(128, HORIZON, seed=4), 10, [2])[0]
+    tokenizer = C2CTokenizer.fit_joint(smooth_actions(128, 10, seed=3), plans, HORIZON, [2], **C2C_TINY)
+    path = tmp_path_factory.mktemp("c2c") / "c2c"
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_c2c_tokens_are_patches_times_dimensions_times_levels_over_one_vocabulary_for_both_modes(c2c_dir):
+    tokenizer = load_action_tokenizer(c2c_dir)
+    assert isinstance(tokenizer, C2CTokenizer) and tokenizer.plan_horizon == HORIZON
+    assert tokenizer.fixed_length == 2 * 3 * 3 and tokenizer.vocab_size == 3 * 16  # the paper's 2 x 7 x 3 = 42
+    plan = tokenizer.plan_tokenizer()
+    assert (plan.vocab_size, plan.fixed_length, plan.plan_horizon) == (48, 18, None)
+    chunks, raw = smooth_actions(4, 10), smooth_actions(4, HORIZON)
+    exec_ids, plan_ids = tokenizer.encode(chunks).ids, plan.encode(tokenizer.coarse_plan(raw)).ids
+    for ids in (exec_ids, plan_ids):  # level i's 6 positions take level i's 16 ids, in both modes
+        assert bool(((ids // 16) == torch.arange(3).repeat_interleave(6)).all())
+    same = TokenSequences.fixed(exec_ids)  # one id row means a chunk in one mode and a plan in the other
+    assert not torch.allclose(tokenizer.decode(same).actions, plan.decode(same).actions)
+    reloaded = C2CTokenizer.from_pretrained(c2c_dir)
+    assert torch.equal(reloaded.plan_tokenizer().encode(tokenizer.coarse_plan(raw)).ids, plan_ids)
+    assert torch.equal(plan.decode(same).actions, reloaded.plan_tokenizer().decode(same).actions)
+    execution_only = C2CTokenizer.fit(smooth_actions(64, 10), **{**C2C_TINY, "steps": 2})
+    assert execution_only.plan_horizon is None
+    with pytest.raises(ValueError, match="has no plan mode"):
+        execution_only.plan_tokenizer()
+    with pytest.raises(ValueError, match="patches=3: expected a positive divisor of chunk_length=10"):
+        C2CTokenizer.fit(smooth_actions(8, 10), steps=1, patches=3)
+
+
+def test_a_policy_plans_with_a_c2c_tokenizer_and_keeps_each_position_to_its_level(c2c_dir):
+    policy = plan_policy(c2c_dir, plan_mode="joint").eval()
+    assert policy.layout.positions == 36 and policy.decoding_rule is not None
+    ids = policy.predict_tokens(policy_batch(2), temperature=2.0)
+    levels = torch.arange(3).repeat_interleave(6).repeat(2)  # plan levels, then exec levels
+    assert bool(((ids // 16) == levels).all())
+    assert policy.predict_action_chunk(policy_batch(2)).shape == (2, 10, 3)
 
 
 # ----------------------------------------------------------------------------------------- plan-then-execute

@@ -1,8 +1,9 @@
 """The multi-task MetaWorld protocol (scripts/metaworld_protocol.sh) in its quick version: two tasks learned and
-one evaluated, a few steps, one run (ActionCodec) with one evaluated checkpoint, so that the script, its presets
-and the success curves cannot rot. A MetaWorld episode of an untrained policy runs all its 500 steps, so
-evaluations are what this test spends its time on. It also runs again and finds everything done, which is how it
-resumes after an interruption."""
+one evaluated, a few steps, one run with one evaluated checkpoint, so that the script, its presets and the success
+curves cannot rot. The run is Coarse-to-Control's separate-tokenizer ablation, which needs both the tokenizer
+benchmark's ActionCodec and scripts/plan_benchmark.sh's planning codec, so every stage of the script runs. A
+MetaWorld episode of an untrained policy runs all its 500 steps, so evaluations are what this test spends its
+time on. It also runs again and finds everything done, which is how it resumes after an interruption."""
 
 import json
 import os
@@ -15,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"TASKS": "reach-v3,drawer-close-v3", "EVAL_TASKS": "drawer-close-v3", "EPISODES_PER_TASK": "2",
          "TOKENIZER_STEPS": "4", "POLICY_STEPS": "2", "SAVE_FREQ": "2", "EVAL_EPISODES": "1",
-         "RUNS": "actioncodec"}  # fmt: skip
+         "RUNS": "actioncodec_plan_separate", "PLAN_SECONDS": "1"}  # fmt: skip
+RUN = "actioncodec_plan_separate"
 
 
 def test_presets_parse_with_lerobots_config_classes():
@@ -43,17 +45,23 @@ def _run(out: Path, **extra: str) -> subprocess.CompletedProcess:
 def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
     proc = _run(tmp_path, JOBS="2")  # jobs at once, each job's output in its log; the rerun below is sequential
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "End of training" in (tmp_path / "runs" / "actioncodec" / "train.log").read_text()
-    assert "End of eval" in (tmp_path / "runs" / "actioncodec" / "eval" / "2.log").read_text()
-    assert sorted(p.name for p in (tmp_path / "runs" / "actioncodec" / "eval").iterdir()) == ["2", "2.log"]
-    record = json.loads((tmp_path / "tokenizers.json").read_text())
-    assert set(record["runs"]) == {"actioncodec"} and set(record["runs"]["actioncodec"]) == {"2"}
-    tasks = {row["task"] for row in record["runs"]["actioncodec"]["2"]["tasks"]}
+    runs = tmp_path / "runs"
+    assert "End of training" in (runs / RUN / "train.log").read_text()
+    assert "End of eval" in (runs / RUN / "eval" / "2.log").read_text()
+    assert sorted(p.name for p in (runs / RUN / "eval").iterdir()) == ["2", "2.log"]
+    plans = tmp_path / "tokenizers" / "metaworld" / "plans"
+    assert (plans / "plan_bench_1s.md").is_file() and "[plan mode]" in (plans / "plan_bench_1s.md").read_text()
+    checkpoint = runs / RUN / "policy" / "checkpoints" / "000002" / "pretrained_model"
+    saved = json.loads((checkpoint / "config.json").read_text())
+    assert saved["plan_mode"] == "separate" and saved["plan_tokenizer_info"]["plan_horizon"] == 80  # 1 s at 80 Hz
+    record = json.loads((tmp_path / "plans.json").read_text())
+    assert set(record["runs"]) == {RUN} and set(record["runs"][RUN]) == {"2"}
+    tasks = {row["task"] for row in record["runs"][RUN]["2"]["tasks"]}
     assert tasks == {"drawer-close-v3"}  # EVAL_TASKS: the policy learns both, one is evaluated
-    assert record["chunk_boundaries"]["actioncodec"]["chunks"] > 0
-    assert (tmp_path / "tokenizers.png").stat().st_size > 0 and (tmp_path / "heads.png").is_file()
-    evaluated = (tmp_path / "runs" / "actioncodec" / "eval" / "2" / "eval_info.json").stat().st_mtime
+    assert record["chunk_boundaries"][RUN]["chunks"] > 0
+    assert (tmp_path / "plans.png").stat().st_size > 0 and not (tmp_path / "tokenizers.png").exists()
+    evaluated = (runs / RUN / "eval" / "2" / "eval_info.json").stat().st_mtime
     again = _run(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "lerobot-train --policy.type" not in again.stdout and "-- actioncodec, step" not in again.stdout
-    assert (tmp_path / "runs" / "actioncodec" / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated
+    assert "lerobot-train --policy.type" not in again.stdout and f"-- {RUN}, step" not in again.stdout
+    assert (runs / RUN / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated

@@ -10,7 +10,8 @@ scored on the same adjacent chunk pairs. Writes a markdown table to stdout, benc
 (coarse_plan.py, H_p and K from the first saved joint-mode tokenizer), paired with the next step's. Saved tokenizers
 are read in their plan mode (a joint-mode or plan-only actioncodec_tokenizer); tokenizers fitted here are fitted on
 the plans, as the separate planning codec of the paper's ablation. For a joint-mode tokenizer the table also gives
-the support overlap of its plan and execution tokens' code distributions.
+the support overlap of its plan and execution tokens' code distributions. `c2c` (Coarse-to-Control's own
+tokenizer) is fitted on both modes, the training episodes' chunks and plans.
 
 --dataset.eval_split F holds out episodes exactly as `lerobot-train --dataset.eval_split=F` does (the last
 ceil(n x F) episodes of each task): tokenizers fitted here fit on the training episodes only, every tokenizer is
@@ -29,10 +30,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..benchmark import FITTED, bench_tokenizer, encode_all, make_tokenizer, markdown_table
+from ..benchmark import FITTED, bench_tokenizer, encode_all, fit_options, make_tokenizer, markdown_table
 from ..coarse_plan import adjacent_plan_pairs, gripper_dimensions, support_overlap
 from ..evaluation import BenchmarkChunks, EpisodeActions, benchmark_chunks, eval_split_episodes, load_episode_actions
 from ..report import plot_benchmark
+from ..tokenizers.c2c import C2CTokenizer
 from ..tokenizers.registry import load_action_tokenizer
 
 
@@ -102,6 +104,13 @@ def benchmark_plans(data: EpisodeActions, eval_split: float, source: object, max
     return BenchmarkChunks(plans, next_plans, pairs(train)[0] if eval_split else plans, train, heldout)
 
 
+def fit_joint_c2c(spec: str, chunks: torch.Tensor, plans: torch.Tensor, source: object) -> C2CTokenizer:
+    """The c2c tokenizer fitted on execution chunks and coarse plans together, with `source`'s plan settings."""
+    spec_of = source.tokenizer.resolve(source.embodiment)[1]
+    return C2CTokenizer.fit_joint(chunks, plans, source.plan_horizon, gripper_dimensions(spec_of.action_names),
+                                  spec_of.absolute_positions, **fit_options(spec))  # fmt: skip
+
+
 def in_plan_mode(name: str, tokenizer: object, plans: torch.Tensor, chunks: torch.Tensor) -> tuple[str, object, dict]:
     """A saved tokenizer read in its plan mode, with, for a joint-mode one, the support overlap of its plan tokens
     (on `plans`) and its execution tokens (on `chunks`, of the same episodes)."""
@@ -110,7 +119,7 @@ def in_plan_mode(name: str, tokenizer: object, plans: torch.Tensor, chunks: torc
                          "(train them with --policy.plan_seconds=<seconds>)")  # fmt: skip
     plan = tokenizer.plan_tokenizer()
     extra = {}
-    if tokenizer.config.get("train_execution", True):
+    if getattr(tokenizer, "config", {}).get("train_execution", True):
         plan_ids, exec_ids = encode_all(plan, plans).ids, encode_all(tokenizer, chunks).ids
         extra["plan_exec_support_overlap"] = support_overlap(plan_ids, exec_ids, tokenizer.vocab_size)
     return f"{name} [plan mode]", plan, extra
@@ -144,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         source = plan_source(specs)
         chunk_length = source.chunk_length
         split = benchmark_plans(data, args.eval_split, source, args.max_chunks)
-        exec_chunks = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks).chunks
+        execution = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
+        exec_chunks = execution.chunks
     else:
         chunk_length = chunk_length_for(specs, fps, args.chunk_seconds)
         split = benchmark_chunks(data, args.eval_split, chunk_length, args.max_chunks)
@@ -152,8 +162,12 @@ def main(argv: list[str] | None = None) -> None:
                                                        split.train, split.heldout)  # fmt: skip
     results = []
     for spec in tqdm(specs, desc="tokenizers"):
-        name, tokenizer = make_tokenizer(spec, fit_chunks)
         extra = {}
+        if args.plans and spec.partition(":")[0] == "c2c":  # Coarse-to-Control's own: both modes, jointly
+            name, tokenizer = spec, fit_joint_c2c(spec, execution.fit_chunks, fit_chunks, source)
+            name, tokenizer, extra = in_plan_mode(name, tokenizer, chunks, exec_chunks)
+        else:
+            name, tokenizer = make_tokenizer(spec, fit_chunks)
         if args.plans and spec_directory(spec) is not None:
             name, tokenizer, extra = in_plan_mode(name, tokenizer, chunks, exec_chunks)
         seen_as, saw_heldout = fitted_on(spec_directory(spec), args.repo_id, args.eval_split, heldout)

@@ -31,6 +31,10 @@ class PlanExecuteLayout:
     plan: ActionTokenLayout
     execution: ActionTokenLayout
     shared_vocabulary: bool
+    # (length, first_id, num_codes) of each quantizer level in sequence order, for tokenizers whose levels own
+    # different ids (c2c, VQ-VLA, NAC); empty: every position takes every id of its tokenizer
+    plan_levels: tuple[tuple[int, int, int], ...] = ()
+    exec_levels: tuple[tuple[int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.plan.variable or self.execution.variable:
@@ -76,9 +80,12 @@ class PlanExecuteLayout:
         return self.plan.sequences(ids[:, : self.plan_positions] - self.plan_offset)
 
     def decoding_rule(self) -> LevelRanges | None:
-        """Separate vocabularies: plan positions take plan ids only, exec positions exec ids only; shared: none."""
-        if self.shared_vocabulary:
-            return None
-        levels = [(self.plan.positions, self.plan_offset, self.plan.vocab_size),
-                  (self.execution.positions, 0, self.execution.vocab_size)]  # fmt: skip
-        return LevelRanges.from_levels(levels, self.head_vocab_size)
+        """Each position keeps to its own tokenizer's ids (separate vocabularies) and to its level's (tokenizers
+        whose levels own different ids); None when every position may take every id."""
+        plan = self.plan_levels or ((self.plan.positions, 0, self.plan.vocab_size),)
+        execution = self.exec_levels or ((self.execution.positions, 0, self.execution.vocab_size),)
+        levels = [(length, first + self.plan_offset, codes) for length, first, codes in plan] + list(execution)
+        rule = LevelRanges.from_levels(levels, self.head_vocab_size)
+        if rule.allowed.shape[0] != self.positions:
+            raise ValueError(f"tokenizer levels cover {rule.allowed.shape[0]} positions: expected {self.positions}")
+        return None if bool(rule.allowed.all()) else rule

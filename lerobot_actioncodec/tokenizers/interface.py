@@ -58,7 +58,7 @@ class DecodedChunks:
 
 @runtime_checkable
 class ActionTokenizer(Protocol):
-    kind: str  # the registry name: "binning", "fast", "vqvla", "nac", "actioncodec"
+    kind: str  # the registry name: "binning", "fast", "vqvla", "nac", "c2c", "actioncodec"
     chunk_length: int  # T
     action_dim: int  # D
 

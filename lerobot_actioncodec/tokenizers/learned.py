@@ -152,17 +152,26 @@ class LearnedChunkTokenizer:
         """Per-level codes -> chunks in raw units (the network works on standardized ones)."""
         return self.model.decode_codes(codes) * self.std + self.mean
 
+    # the statistics save_pretrained writes next to the settings, and from_saved takes back
+    statistics_keys: ClassVar[tuple[str, ...]] = ("mean", "std")
+
+    def saved_statistics(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_saved(cls, settings: Any, statistics: dict[str, Tensor], model: nn.Module) -> LearnedChunkTokenizer:
+        return cls(settings, statistics["mean"], statistics["std"], model)
+
     def save_pretrained(self, path: str | Path) -> None:
-        settings = {**asdict(self.settings), "mean": self.mean.tolist(), "std": self.std.tolist()}
-        directory = write_config(path, self.kind, settings)
+        directory = write_config(path, self.kind, {**asdict(self.settings), **self.saved_statistics()})
         save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(directory / WEIGHTS_FILE))
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> LearnedChunkTokenizer:
         config = read_config(path, cls.kind)
-        mean, std = torch.tensor(config.pop("mean")), torch.tensor(config.pop("std"))
+        statistics = {k: torch.tensor(config.pop(k)) for k in cls.statistics_keys if k in config}
         config.pop("kind")
         settings = cls.settings_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         model = cls.network_class(settings)
         model.load_state_dict(load_file(str(Path(path) / WEIGHTS_FILE)))
-        return cls(settings, mean, std, model)
+        return cls.from_saved(settings, statistics, model)

@@ -14,6 +14,7 @@ from torch import Tensor
 from ..tokenizer_checkpoint import PEER_POLICY_TYPE, TOKENIZER_POLICY_TYPE, checkpoint_type, read_tokenizer_config
 from .actioncodec import ActionCodecTokenizer
 from .binning import BinningTokenizer
+from .c2c import C2CTokenizer
 from .fast import FastTokenizer
 from .interface import (
     CONFIG_FILE,
@@ -122,6 +123,7 @@ KINDS: dict[str, Any] = {
     "fast": FastTokenizer,
     "vqvla": VQVLATokenizer,
     "nac": NACTokenizer,
+    "c2c": C2CTokenizer,
     "actioncodec": ActionCodecActionTokenizer,
 }
 

@@ -246,8 +246,12 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
         execution = ActionTokenLayout.from_info(self._require_tokenizer(), self.max_action_tokens)
         if self.plan_mode == "none":
             return execution
-        plan = ActionTokenLayout.from_info(self.plan_source_info)
-        return PlanExecuteLayout(plan, execution, shared_vocabulary=self.plan_mode == "joint")
+        plan_info = self.plan_source_info
+        plan = ActionTokenLayout.from_info(plan_info)
+        levels = [
+            tuple(tuple(level) for level in info.get("token_levels") or ()) for info in (plan_info, self.tokenizer_info)
+        ]
+        return PlanExecuteLayout(plan, execution, self.plan_mode == "joint", *levels)
 
     @property
     def steps_per_prediction(self) -> int:

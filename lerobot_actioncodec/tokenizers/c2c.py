@@ -1,0 +1,238 @@
+"""`c2c`: Coarse-to-Control's joint-mode residual-VQ tokenizer (paper 004 of ../shared/papers, section 3.2, B.4).
+
+- Temporal patch pre-transform: a chunk [T, D] is cut into `patches` patches of T / patches steps; each action
+  dimension of each patch is one token position (the paper: 2 patches x 7 dimensions at LIBERO's 20 steps).
+- Each position's T / patches values, with a learned embedding of its dimension and patch and the **mode**
+  embedding (execution 0, plan 1; the paper's mode-conditioning dimension is 64), go through an MLP to a latent
+  of `latent_dim` (64), a residual VQ of `levels` codebooks (3 x 4,096) shared by every position and both modes,
+  and an MLP decoder conditioned the same way: `patches x D x levels` tokens per chunk (42 on LIBERO).
+- Objective: L1 reconstruction plus `commitment_weight` (0.25) x the commitment loss. The codebooks follow the
+  encoder by EMA (vector-quantize-pytorch, as VQ-VLA's here), which stands in for the paper's codebook loss term.
+- Each mode has its own standardization (a plan step sums c actions). `fit_joint` trains on execution chunks and
+  coarse plans (coarse_plan.py) equally, a batch of each per step; `fit` trains the execution mode alone.
+- Ids of level i are offset by i x codebook_size, as the other residual peers'; a chunk is level 0's positions,
+  then level 1's, and so on. Both modes use the same ids: that is the shared vocabulary.
+
+`plan_tokenizer()` is the plan mode behind the same interface, and `coarse_plan` makes its input, so a policy's
+`--policy.plan_mode=joint` works with a saved `c2c` tokenizer as with a joint-mode ActionCodec. `actioncodec-bench`
+fits it with the spec `c2c` (joint under `--plans`) and saves it with `--save-dir`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm import tqdm
+from vector_quantize_pytorch import ResidualVQ
+
+from ..coarse_plan import coarse_plan
+from .interface import DecodedChunks, TokenSequences, check_chunks
+from .learned import LearnedChunkTokenizer, offset_ids, split_offset_ids
+
+EXECUTION, PLAN = 0, 1
+
+
+@dataclass
+class C2CSettings:
+    chunk_length: int
+    action_dim: int
+    patches: int = 2  # temporal patches per chunk (the paper: 2 of a 20-step horizon)
+    latent_dim: int = 64
+    levels: int = 3
+    codebook_size: int = 4096
+    hidden: int = 256
+    mode_dim: int = 64
+    commitment_weight: float = 0.25
+    # the plan mode: H_p (0: none, an execution-only tokenizer), the gripper dimensions, absolute position targets
+    plan_horizon: int = 0
+    gripper_dims: list[int] = field(default_factory=list)
+    absolute: bool = False
+
+    def __post_init__(self) -> None:
+        if self.patches < 1 or self.chunk_length % self.patches:
+            raise ValueError(f"patches={self.patches}: expected a positive divisor of chunk_length={self.chunk_length}")
+        if self.plan_horizon and self.plan_horizon % self.chunk_length:
+            raise ValueError(f"plan_horizon={self.plan_horizon}: expected a multiple of the K={self.chunk_length} "
+                             "plan steps")  # fmt: skip
+
+    @property
+    def patch_length(self) -> int:
+        return self.chunk_length // self.patches
+
+    @property
+    def positions(self) -> int:
+        """Tokens per level: one per patch and action dimension."""
+        return self.patches * self.action_dim
+
+
+class JointPatchRVQ(nn.Module):
+    """The network, on standardized chunks [B, T, D] of either mode."""
+
+    def __init__(self, s: C2CSettings):
+        super().__init__()
+        self.s = s
+        h = s.hidden
+        self.position = nn.Parameter(torch.randn(s.patches, s.action_dim, h) * 0.02)  # patch x dimension
+        self.mode = nn.Sequential(nn.Embedding(2, s.mode_dim), nn.Linear(s.mode_dim, h))
+        self.encoder = nn.Sequential(nn.Linear(s.patch_length, h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
+                                     nn.Linear(h, s.latent_dim))  # fmt: skip
+        self.encoder_in = nn.Linear(h, h)
+        self.quantizer = ResidualVQ(dim=s.latent_dim, num_quantizers=s.levels, codebook_size=s.codebook_size,
+                                    kmeans_init=True, decay=0.95)  # fmt: skip
+        self.decoder_in = nn.Linear(s.latent_dim, h)
+        self.decoder = nn.Sequential(nn.GELU(), nn.Linear(h, h), nn.GELU(), nn.Linear(h, s.patch_length))
+
+    @property
+    def codebook_size(self) -> int:
+        return self.s.codebook_size
+
+    @property
+    def level_lengths(self) -> list[int]:
+        return [self.s.positions] * self.s.levels
+
+    def _condition(self, mode: int, device: torch.device) -> Tensor:
+        """[patches x D, hidden]: where each token sits and which mode it is in."""
+        return (self.position + self.mode(torch.tensor(mode, device=device))).flatten(0, 1)
+
+    def encode_latents(self, normalized: Tensor, mode: int) -> Tensor:
+        """[B, T, D] -> [B, patches x D, latent_dim]."""
+        patches = normalized.unflatten(1, (self.s.patches, self.s.patch_length)).transpose(2, 3)  # [B, P, D, t]
+        values = patches.flatten(1, 2)  # [B, P x D, t]
+        first = self.encoder[0](values) + self.encoder_in(self._condition(mode, values.device))
+        return self.encoder[1:](first)
+
+    def decode_latents(self, latents: Tensor, mode: int) -> Tensor:
+        """[B, patches x D, latent_dim] -> [B, T, D]."""
+        hidden = self.decoder_in(latents) + self._condition(mode, latents.device)
+        values = self.decoder(hidden).unflatten(1, (self.s.patches, self.s.action_dim))  # [B, P, D, t]
+        return values.transpose(2, 3).flatten(1, 2)
+
+    def forward(self, normalized: Tensor, mode: int = EXECUTION) -> tuple[Tensor, Tensor, Tensor]:
+        """Reconstruction, code indices [B, positions, levels], commitment loss."""
+        quantized, indices, commitment = self.quantizer(self.encode_latents(normalized, mode))
+        return self.decode_latents(quantized, mode), indices, commitment.sum()
+
+    def training_loss(self, normalized: Tensor, mode: int = EXECUTION) -> tuple[Tensor, dict[str, float]]:
+        reconstruction, _, commitment = self(normalized, mode)
+        error = F.l1_loss(reconstruction, normalized)
+        return error + self.s.commitment_weight * commitment, {"loss_reconstruction": error.item()}
+
+    def encode_codes(self, normalized: Tensor, mode: int = EXECUTION) -> list[Tensor]:
+        _, indices, _ = self(normalized, mode)
+        return list(indices.unbind(-1))
+
+    def decode_codes(self, codes: list[Tensor], mode: int = EXECUTION) -> Tensor:
+        """Missing finer levels are -1, which the residual quantizer leaves out of the sum."""
+        indices = F.pad(torch.stack(codes, -1), (0, self.s.levels - len(codes)), value=-1)
+        return self.decode_latents(self.quantizer.get_output_from_indices(indices), mode)
+
+
+class C2CTokenizer(LearnedChunkTokenizer):
+    kind = "c2c"
+    settings_class = C2CSettings
+    network_class = JointPatchRVQ
+
+    def __init__(self, settings: C2CSettings, mean: Tensor, std: Tensor, model: nn.Module | None = None,
+                 plan_mean: Tensor | None = None, plan_std: Tensor | None = None, mode: int = EXECUTION):  # fmt: skip
+        super().__init__(settings, mean, std, model)
+        self.mode = mode
+        self.execution_stats = (self.mean, self.std)
+        self.plan_stats = None if plan_mean is None else (plan_mean.float(), plan_std.float().clamp_min(1e-6))
+        if mode == PLAN:
+            self.mean, self.std = self.plan_stats
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit_joint(
+        cls,
+        chunks: Tensor,
+        plans: Tensor,
+        plan_horizon: int,
+        gripper_dims: list[int] | None = None,
+        absolute: bool = False,
+        steps: int = 300,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        seed: int = 0,
+        **architecture,
+    ) -> C2CTokenizer:
+        """Train both modes: execution chunks [N, T, D] and coarse plans [M, K = T, D] (raw units), a batch of each
+        per AdamW step, for `steps` steps."""
+        if chunks.ndim != 3 or plans.shape[1:] != chunks.shape[1:]:
+            raise ValueError(f"chunks {tuple(chunks.shape)} and plans {tuple(plans.shape)}: expected [N, T, D] and "
+                             "[M, T, D] (K = T plan steps)")  # fmt: skip
+        torch.manual_seed(seed)
+        settings = C2CSettings(chunks.shape[1], chunks.shape[2], plan_horizon=plan_horizon,
+                               gripper_dims=list(gripper_dims or []), absolute=absolute, **architecture)  # fmt: skip
+        flat, plan_flat = chunks.reshape(-1, chunks.shape[-1]).float(), plans.reshape(-1, plans.shape[-1]).float()
+        tokenizer = cls(settings, flat.mean(0), flat.std(0), plan_mean=plan_flat.mean(0), plan_std=plan_flat.std(0))
+        data = {EXECUTION: tokenizer.normalize(chunks), PLAN: tokenizer.plan_tokenizer().normalize(plans)}
+        tokenizer._train(data, steps, batch_size, lr, seed)
+        return tokenizer
+
+    def _train(self, data: dict[int, Tensor], steps: int, batch_size: int, lr: float, seed: int) -> None:
+        model = self.model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in tqdm(range(steps), desc=f"{self.kind} fit", leave=False):
+            loss = sum(model.training_loss(x[torch.randint(len(x), (batch_size,), generator=generator)], mode)[0]
+                       for mode, x in data.items())  # fmt: skip
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+
+    # ---------------------------------------------------------------- the modes
+    @property
+    def plan_horizon(self) -> int | None:
+        """H_p of the plan mode, seen from the execution mode (None without a plan mode, and in the plan mode)."""
+        has_plan = self.mode == EXECUTION and self.plan_stats is not None and self.settings.plan_horizon > 0
+        return self.settings.plan_horizon if has_plan else None
+
+    def plan_tokenizer(self) -> C2CTokenizer:
+        """The same network in its plan mode: coarse plans [B, K, D] in, the same ids out."""
+        if self.plan_stats is None:
+            raise ValueError("this c2c tokenizer has no plan mode: fit it with fit_joint (actioncodec-bench --plans)")
+        return C2CTokenizer(self.settings, *self.execution_stats, self.model, *self.plan_stats, mode=PLAN)
+
+    def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None) -> Tensor:
+        """The next H_p raw actions [B, H_p, D] -> the coarse plan [B, K, D] the plan mode encodes."""
+        horizon = self.settings.plan_horizon
+        if not horizon or actions.ndim != 3 or actions.shape[1] != horizon:
+            raise ValueError(f"actions shape={tuple(actions.shape)}: expected [B, H_p={horizon}, D] (a c2c tokenizer "
+                             "with a plan mode)")  # fmt: skip
+        s = self.settings
+        return coarse_plan(actions.float(), s.chunk_length, s.gripper_dims, s.absolute, is_pad)[0]
+
+    # ------------------------------------------------------------ encode/decode
+    @torch.no_grad()
+    def encode(self, actions: Tensor) -> TokenSequences:
+        check_chunks(actions, self.chunk_length, self.action_dim)
+        codes = self.model.encode_codes(self.normalize(actions), self.mode)
+        return TokenSequences.fixed(offset_ids(codes, self.codebook_size))
+
+    @torch.no_grad()
+    def decode(self, tokens: TokenSequences) -> DecodedChunks:
+        codes, repaired = split_offset_ids(tokens, self.model.level_lengths, self.codebook_size)
+        return DecodedChunks(self._decode_codes(codes), repaired)
+
+    def _decode_codes(self, codes: list[Tensor]) -> Tensor:
+        return self.model.decode_codes(codes, self.mode) * self.std + self.mean
+
+    # ------------------------------------------------------------- save / load
+    statistics_keys = ("mean", "std", "plan_mean", "plan_std")
+
+    def saved_statistics(self) -> dict[str, list[float]]:
+        """Both modes' statistics, whichever mode this view is in (the one network is saved once)."""
+        (mean, std), plan = self.execution_stats, self.plan_stats
+        saved = {"mean": mean.tolist(), "std": std.tolist()}
+        return saved if plan is None else {**saved, "plan_mean": plan[0].tolist(), "plan_std": plan[1].tolist()}
+
+    @classmethod
+    def from_saved(cls, settings: C2CSettings, statistics: dict[str, Tensor], model: nn.Module) -> C2CTokenizer:
+        """The execution mode (its plan mode: `.plan_tokenizer()`)."""
+        plan = (statistics.get("plan_mean"), statistics.get("plan_std"))
+        return cls(settings, statistics["mean"], statistics["std"], model, *plan)
