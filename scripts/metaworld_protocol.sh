@@ -67,7 +67,7 @@ if [[ " $RUNS " == *" actioncodec_plan"* || " $RUNS " == *" actioncodec_joint "*
   RUN_DIR="$tokenizers" CORPORA=metaworld CORPUS_TASKS="$TASKS" CORPUS_EPISODES="$EPISODES_PER_TASK" \
     PLAN_SECONDS="$PLAN_SECONDS" DEVICE="$DEVICE" bash scripts/plan_benchmark.sh
 fi
-read -r short_plan long_plan <<< "$PLAN_SECONDS"
+read -r short_plan long_plan _ <<< "$PLAN_SECONDS"
 long_plan=${long_plan:-$short_plan}
 plans="$corpus/plans"
 last=checkpoints/last/pretrained_model
@@ -121,7 +121,7 @@ final_step=$(printf "%06d" "$POLICY_STEPS")
 train_run() {
   local name=$1 spec type tokenizer extra=() run
   spec=$(run_spec "$name")
-  read -r type tokenizer <<< "$spec"
+  read -r type tokenizer _ <<< "$spec"
   read -r -a extra <<< "$(cut -d' ' -f3- <<< "$spec ")"
   run="$OUT/runs/$name/policy"
   if [ -f "$run/checkpoints/$final_step/pretrained_model/model.safetensors" ]; then return 0; fi

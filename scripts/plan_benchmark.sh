@@ -7,7 +7,8 @@
 #   - the planning codec of the separate-tokenizer ablation at the first horizon (--policy.train_execution=false).
 # Then actioncodec-bench on the held-out episodes: execution chunks (what the plan mode costs the execution mode)
 # into $RUN_DIR/metaworld/plans/exec_bench.md, and coarse plans (the plan modes next to binning and FAST fitted on
-# the plans; the support overlap of plan and execution codes) into plans/plan_bench_<seconds>s.md per horizon.
+# the plans and Coarse-to-Control's own c2c tokenizer fitted on both modes; the support overlap of plan and
+# execution codes) into plans/plan_bench_<seconds>s.md per horizon.
 # Finished steps are skipped when the script runs again. Sizes are environment variables, e.g.
 #   CORPUS_TASKS=drawer-open-v3,basketball-v3 CORPUS_EPISODES=10 TOKENIZER_STEPS=600 bash scripts/plan_benchmark.sh
 set -euo pipefail
@@ -39,13 +40,14 @@ trained "$plans/plan_only_${first}s" "$TOKENIZER_STEPS" --config_path="$PRESET" 
   --policy.plan_seconds="$first" --policy.train_execution=false
 
 echo "== actioncodec-bench: execution chunks of the held-out episodes (--dataset.eval_split=$EVAL_SPLIT)"
-specs="$out/actioncodec/$last"
+c2c="c2c:steps=$TOKENIZER_STEPS,batch_size=64"  # Coarse-to-Control's own tokenizer, fitted by the benchmark
+specs="$out/actioncodec/$last;$c2c"
 for seconds in $PLAN_SECONDS; do specs+=";$plans/joint_${seconds}s/$last"; done
 "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --tokenizers "$specs" \
   --chunk-seconds "$chunk_seconds" --output-dir "$plans/exec_bench" | tee "$plans/exec_bench.md"
 for seconds in $PLAN_SECONDS; do
   echo "== actioncodec-bench --plans: coarse plans of the next $seconds s of the held-out episodes"
-  specs="$plans/joint_${seconds}s/$last;binning;fast"
+  specs="$plans/joint_${seconds}s/$last;binning;fast;$c2c"
   if [ "$seconds" = "$first" ]; then specs+=";$plans/plan_only_${seconds}s/$last"; fi
   "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --plans --tokenizers "$specs" \
     --output-dir "$plans/plan_bench_${seconds}s" | tee "$plans/plan_bench_${seconds}s.md"
