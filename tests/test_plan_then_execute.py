@@ -248,6 +248,19 @@ def test_a_policy_plans_with_a_c2c_tokenizer_and_keeps_each_position_to_its_leve
     assert policy.predict_action_chunk(policy_batch(2)).shape == (2, 10, 3)
 
 
+def test_plan_steps_past_the_episode_end_are_reconstructed_as_the_policy_targets_hold_them(tiny_dataset):
+    """A policy's plan target keeps its padding steps (no motion, the gripper held), and in a 1 s MetaWorld episode
+    they are most of a plan, so the tokenizer learns to reconstruct them; a TCL pair counts while the shifted
+    window starts inside the episode."""
+    policy = joint_tokenizer(tiny_dataset)
+    batch = plan_batch(4)
+    batch["action_is_pad"][0, 5:] = True  # the episode of row 0 ends after 5 steps
+    batch["action_is_pad"][1, 1:] = True  # row 1 is the last step of its episode
+    group = policy._plan_pass(batch)
+    assert bool(group.mask[..., :3].all()) and not group.mask[..., 3:].any()  # every step, the 3 real dimensions
+    assert group.pair_valid.tolist() == [True, False, True, True]
+
+
 # ----------------------------------------------------------------------------------------- plan-then-execute
 def plan_policy(tokenizer_dir, **overrides) -> ActionCodecPolicy:
     torch.manual_seed(0)

@@ -159,9 +159,13 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         actions, is_pad = self._batch_actions(batch, None, horizon + shift)
         grippers = gripper_dimensions(execution.action_names)
         args = (plan.chunk_length, grippers, execution.absolute_positions)
-        now, now_pad = coarse_plan(actions[:, :horizon], *args, is_pad=is_pad[:, :horizon])
+        now, _ = coarse_plan(actions[:, :horizon], *args, is_pad=is_pad[:, :horizon])
         later, later_pad = coarse_plan(actions[:, shift:], *args, is_pad=is_pad[:, shift:])
-        return self._codec_pass(index, None, now, later, ~now_pad, ~later_pad[:, -1])
+        # Every plan step is reconstructed, those past the episode's end too: they hold what a policy's plan target
+        # holds there (no motion, the gripper where it ended), and in short episodes (MetaWorld's 1 s) they are most
+        # of a plan. The shifted plan is a positive while its window starts inside the episode.
+        return self._codec_pass(index, None, now, later, torch.ones_like(now[..., 0], dtype=torch.bool),
+                                ~later_pad[:, 0])  # fmt: skip
 
     @staticmethod
     def _batch_actions(batch: dict[str, Any], rows: Tensor | None, need: int) -> tuple[Tensor, Tensor]:
