@@ -13,6 +13,7 @@ takes its last real value, and a plan step with no real action at all is itself 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -109,6 +110,28 @@ def plan_mode_spec(spec: EmbodimentSpec, plan_seconds: float, action_stats: dict
 def plan_horizon(plan: EmbodimentSpec, execution: EmbodimentSpec) -> int:
     """H_p: the actions (at the execution rate) a plan mode's K steps summarise."""
     return round(plan.chunk_seconds * execution.fps)
+
+
+class PlanSettings(NamedTuple):
+    """What turns the next H_p actions into a plan: H_p, K, the gripper dimensions and the action kind."""
+
+    horizon: int
+    plan_steps: int
+    gripper_dims: tuple[int, ...] = ()
+    absolute: bool = False
+
+    @classmethod
+    def of(cls, plan: EmbodimentSpec, execution: EmbodimentSpec) -> PlanSettings:
+        """A plan mode's settings, from its spec and its execution embodiment's."""
+        grippers = tuple(gripper_dimensions(execution.action_names))
+        return cls(plan_horizon(plan, execution), plan.chunk_length, grippers, execution.absolute_positions)
+
+    def plans(self, actions: Tensor, is_pad: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The next H_p raw actions [B, H_p, D] -> (plan [B, K, D], plan_is_pad [B, K]), as coarse_plan."""
+        if actions.ndim != 3 or actions.shape[1] != self.horizon:
+            raise ValueError(f"actions shape={tuple(actions.shape)}: expected [B, H_p={self.horizon}, D] (a plan "
+                             f"summarises the next {self.horizon} actions)")  # fmt: skip
+        return coarse_plan(actions.float(), self.plan_steps, self.gripper_dims, self.absolute, is_pad)
 
 
 def window_plans(

@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from ..benchmark import FITTED, bench_tokenizer, encode_all, fit_options, make_tokenizer, markdown_table
-from ..coarse_plan import adjacent_plan_pairs, gripper_dimensions, support_overlap
+from ..coarse_plan import adjacent_plan_pairs, support_overlap
 from ..evaluation import BenchmarkChunks, EpisodeActions, benchmark_chunks, eval_split_episodes, load_episode_actions
 from ..report import plot_benchmark
 from ..tokenizers.c2c import C2CTokenizer
@@ -91,12 +91,10 @@ def plan_source(specs: list[str]) -> object:
 
 def benchmark_plans(data: EpisodeActions, eval_split: float, source: object, max_pairs: int) -> BenchmarkChunks:
     """As benchmark_chunks, on the coarse plans of each step (the held-out episodes' scored, the others' fitted on)."""
-    spec = source.tokenizer.resolve(source.embodiment)[1]
-    settings = (source.plan_horizon, source.chunk_length, gripper_dimensions(spec.action_names),
-                spec.absolute_positions)  # fmt: skip
 
     def pairs(episodes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        return adjacent_plan_pairs([torch.from_numpy(a) for a in data.select(episodes)], *settings, max_pairs)
+        episode_actions = [torch.from_numpy(a) for a in data.select(episodes)]
+        return adjacent_plan_pairs(episode_actions, *source.plan_settings, max_pairs)
 
     everything = list(range(len(data.actions)))
     train, heldout = eval_split_episodes(data.tasks, eval_split) if eval_split else (everything, everything)
@@ -106,9 +104,9 @@ def benchmark_plans(data: EpisodeActions, eval_split: float, source: object, max
 
 def fit_joint_c2c(spec: str, chunks: torch.Tensor, plans: torch.Tensor, source: object) -> C2CTokenizer:
     """The c2c tokenizer fitted on execution chunks and coarse plans together, with `source`'s plan settings."""
-    spec_of = source.tokenizer.resolve(source.embodiment)[1]
-    return C2CTokenizer.fit_joint(chunks, plans, source.plan_horizon, gripper_dimensions(spec_of.action_names),
-                                  spec_of.absolute_positions, **fit_options(spec))  # fmt: skip
+    settings = source.plan_settings
+    return C2CTokenizer.fit_joint(chunks, plans, settings.horizon, list(settings.gripper_dims), settings.absolute,
+                                  **fit_options(spec))  # fmt: skip
 
 
 def in_plan_mode(name: str, tokenizer: object, plans: torch.Tensor, chunks: torch.Tensor) -> tuple[str, object, dict]:
@@ -162,13 +160,13 @@ def main(argv: list[str] | None = None) -> None:
                                                        split.train, split.heldout)  # fmt: skip
     results = []
     for spec in tqdm(specs, desc="tokenizers"):
-        extra = {}
-        if args.plans and spec.partition(":")[0] == "c2c":  # Coarse-to-Control's own: both modes, jointly
+        joint_c2c = args.plans and spec.partition(":")[0] == "c2c"  # Coarse-to-Control's own: both modes
+        if joint_c2c:
             name, tokenizer = spec, fit_joint_c2c(spec, execution.fit_chunks, fit_chunks, source)
-            name, tokenizer, extra = in_plan_mode(name, tokenizer, chunks, exec_chunks)
         else:
             name, tokenizer = make_tokenizer(spec, fit_chunks)
-        if args.plans and spec_directory(spec) is not None:
+        extra = {}
+        if joint_c2c or (args.plans and spec_directory(spec) is not None):
             name, tokenizer, extra = in_plan_mode(name, tokenizer, chunks, exec_chunks)
         seen_as, saw_heldout = fitted_on(spec_directory(spec), args.repo_id, args.eval_split, heldout)
         if saw_heldout:

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ..decoding import LevelRanges
 from ..tokenizers.interface import TokenSequences
-from ..tokenizers.layout import ActionTokenLayout
+from ..tokenizers.layout import ActionTokenLayout, level_rule
 
 PLAN_MODES = ("none", "joint", "separate")
 
@@ -85,7 +85,4 @@ class PlanExecuteLayout:
         plan = self.plan_levels or ((self.plan.positions, 0, self.plan.vocab_size),)
         execution = self.exec_levels or ((self.execution.positions, 0, self.execution.vocab_size),)
         levels = [(length, first + self.plan_offset, codes) for length, first, codes in plan] + list(execution)
-        rule = LevelRanges.from_levels(levels, self.head_vocab_size)
-        if rule.allowed.shape[0] != self.positions:
-            raise ValueError(f"tokenizer levels cover {rule.allowed.shape[0]} positions: expected {self.positions}")
-        return None if bool(rule.allowed.all()) else rule
+        return level_rule(levels, self.head_vocab_size, self.positions)

@@ -16,7 +16,7 @@ from huggingface_hub.constants import SAFETENSORS_SINGLE_FILE
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from ..coarse_plan import coarse_plan, gripper_dimensions, plan_horizon, plan_mode_name
+from ..coarse_plan import PlanSettings, plan_mode_name
 from ..codec.architecture import CodecArchitecture
 from ..codec.model import ActionCodecNet
 from ..embodiments import EmbodimentSpec
@@ -116,9 +116,13 @@ class ActionCodecTokenizer(nn.Module):
         name = plan_mode_name(self.default_embodiment if embodiment is None else embodiment)
         return name if name in self.embodiments else None
 
+    def plan_settings(self, embodiment: str | None = None) -> PlanSettings:
+        """H_p, K, gripper dimensions and action kind of `embodiment`'s plan mode (coarse_plan.py)."""
+        return PlanSettings.of(self.resolve(self._require_plan_mode(embodiment))[1], self.resolve(embodiment)[1])
+
     def plan_horizon(self, embodiment: str | None = None) -> int:
         """H_p: the actions one plan summarises (coarse_plan.py)."""
-        return plan_horizon(self.resolve(self._require_plan_mode(embodiment))[1], self.resolve(embodiment)[1])
+        return self.plan_settings(embodiment).horizon
 
     def _require_plan_mode(self, embodiment: str | None) -> str:
         plan = self.plan_mode(embodiment)
@@ -130,15 +134,7 @@ class ActionCodecTokenizer(nn.Module):
     def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None, embodiment: str | None = None) -> Tensor:
         """The next H_p raw actions [B, H_p, D] -> their coarse plan [B, K, D] (raw units), the plan mode's input;
         `is_pad` [B, H_p] flags steps past the episode's end (LeRobot's action_is_pad)."""
-        plan = self._require_plan_mode(embodiment)
-        _, spec = self.resolve(embodiment)
-        horizon = self.plan_horizon(embodiment)
-        if actions.ndim != 3 or actions.shape[1] != horizon:
-            raise ValueError(f"actions shape={tuple(actions.shape)}: expected [B, H_p={horizon}, D] (the plan mode "
-                             f"{plan!r} summarises {horizon} actions)")  # fmt: skip
-        grippers = gripper_dimensions(spec.action_names)
-        steps = self.embodiments[plan].chunk_length
-        return coarse_plan(actions.float(), steps, grippers, spec.absolute_positions, is_pad)[0]
+        return self.plan_settings(embodiment).plans(actions, is_pad)[0]
 
     def resolve(self, embodiment: str | None) -> tuple[int, EmbodimentSpec]:
         name = self.default_embodiment if embodiment is None else embodiment

@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm import tqdm
 from vector_quantize_pytorch import ResidualVQ
 
-from ..coarse_plan import coarse_plan
-from .interface import DecodedChunks, TokenSequences, check_chunks
-from .learned import LearnedChunkTokenizer, offset_ids, split_offset_ids
+from ..coarse_plan import PlanSettings
+from .learned import LearnedChunkTokenizer
 
 EXECUTION, PLAN = 0, 1
 
@@ -169,21 +167,10 @@ class C2CTokenizer(LearnedChunkTokenizer):
                                gripper_dims=list(gripper_dims or []), absolute=absolute, **architecture)  # fmt: skip
         flat, plan_flat = chunks.reshape(-1, chunks.shape[-1]).float(), plans.reshape(-1, plans.shape[-1]).float()
         tokenizer = cls(settings, flat.mean(0), flat.std(0), plan_mean=plan_flat.mean(0), plan_std=plan_flat.std(0))
-        data = {EXECUTION: tokenizer.normalize(chunks), PLAN: tokenizer.plan_tokenizer().normalize(plans)}
+        data = [(tokenizer.normalize(chunks), {"mode": EXECUTION}),
+                (tokenizer.plan_tokenizer().normalize(plans), {"mode": PLAN})]  # fmt: skip
         tokenizer._train(data, steps, batch_size, lr, seed)
         return tokenizer
-
-    def _train(self, data: dict[int, Tensor], steps: int, batch_size: int, lr: float, seed: int) -> None:
-        model = self.model.train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-        generator = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(steps), desc=f"{self.kind} fit", leave=False):
-            loss = sum(model.training_loss(x[torch.randint(len(x), (batch_size,), generator=generator)], mode)[0]
-                       for mode, x in data.items())  # fmt: skip
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        model.eval()
 
     # ---------------------------------------------------------------- the modes
     @property
@@ -198,29 +185,18 @@ class C2CTokenizer(LearnedChunkTokenizer):
             raise ValueError("this c2c tokenizer has no plan mode: fit it with fit_joint (actioncodec-bench --plans)")
         return C2CTokenizer(self.settings, *self.execution_stats, self.model, *self.plan_stats, mode=PLAN)
 
+    @property
+    def plan_settings(self) -> PlanSettings:
+        s = self.settings
+        return PlanSettings(s.plan_horizon, s.chunk_length, tuple(s.gripper_dims), s.absolute)
+
     def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None) -> Tensor:
         """The next H_p raw actions [B, H_p, D] -> the coarse plan [B, K, D] the plan mode encodes."""
-        horizon = self.settings.plan_horizon
-        if not horizon or actions.ndim != 3 or actions.shape[1] != horizon:
-            raise ValueError(f"actions shape={tuple(actions.shape)}: expected [B, H_p={horizon}, D] (a c2c tokenizer "
-                             "with a plan mode)")  # fmt: skip
-        s = self.settings
-        return coarse_plan(actions.float(), s.chunk_length, s.gripper_dims, s.absolute, is_pad)[0]
+        return self.plan_settings.plans(actions, is_pad)[0]
 
-    # ------------------------------------------------------------ encode/decode
-    @torch.no_grad()
-    def encode(self, actions: Tensor) -> TokenSequences:
-        check_chunks(actions, self.chunk_length, self.action_dim)
-        codes = self.model.encode_codes(self.normalize(actions), self.mode)
-        return TokenSequences.fixed(offset_ids(codes, self.codebook_size))
-
-    @torch.no_grad()
-    def decode(self, tokens: TokenSequences) -> DecodedChunks:
-        codes, repaired = split_offset_ids(tokens, self.model.level_lengths, self.codebook_size)
-        return DecodedChunks(self._decode_codes(codes), repaired)
-
-    def _decode_codes(self, codes: list[Tensor]) -> Tensor:
-        return self.model.decode_codes(codes, self.mode) * self.std + self.mean
+    def _network_kwargs(self) -> dict:
+        """Every encode and decode of this view runs the network in its mode."""
+        return {"mode": self.mode}
 
     # ------------------------------------------------------------- save / load
     statistics_keys = ("mean", "std", "plan_mean", "plan_std")

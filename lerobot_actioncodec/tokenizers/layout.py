@@ -109,9 +109,15 @@ def level_ranges_rule(tokenizer: Any, layout: ActionTokenLayout) -> LevelRanges 
     levels = getattr(tokenizer, "token_levels", None)
     if layout.variable or levels is None:
         return None
-    rule = LevelRanges.from_levels([tuple(level) for level in levels], layout.head_vocab_size)
-    if rule.allowed.shape[0] != layout.positions:
-        raise ValueError(f"tokenizer levels cover {rule.allowed.shape[0]} positions: expected {layout.positions}")
+    return level_rule([tuple(level) for level in levels], layout.head_vocab_size, layout.positions)
+
+
+def level_rule(levels: list[tuple[int, int, int]], vocab_size: int, positions: int) -> LevelRanges | None:
+    """The rule keeping each position to its level's ids ((length, first_id, num_codes) per level, in sequence
+    order) over a head of `vocab_size` ids and `positions` positions; None when every position may take every id."""
+    rule = LevelRanges.from_levels(levels, vocab_size)
+    if rule.allowed.shape[0] != positions:
+        raise ValueError(f"tokenizer levels cover {rule.allowed.shape[0]} positions: expected {positions}")
     return None if bool(rule.allowed.all()) else rule
 
 

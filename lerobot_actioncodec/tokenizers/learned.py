@@ -97,19 +97,28 @@ class LearnedChunkTokenizer:
         settings = cls.settings_class(chunks.shape[1], chunks.shape[2], **architecture)
         flat = chunks.reshape(-1, chunks.shape[-1]).float()
         tokenizer = cls(settings, flat.mean(0), flat.std(0))
-        normalized = tokenizer.normalize(chunks)
-        model = tokenizer.model.train()
+        tokenizer._train([(tokenizer.normalize(chunks), {})], steps, batch_size, lr, seed)
+        return tokenizer
+
+    def _train(
+        self, data: list[tuple[Tensor, dict[str, Any]]], steps: int, batch_size: int, lr: float, seed: int
+    ) -> None:
+        """`steps` AdamW steps of the network's own objective, each on one random batch of every (standardized
+        chunks, keyword arguments of `training_loss`) pair of `data`, the losses summed."""
+        model = self.model.train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
         generator = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(steps), desc=f"{cls.kind} fit", leave=False):
-            loss, _ = model.training_loss(
-                normalized[torch.randint(len(normalized), (batch_size,), generator=generator)]
-            )
+        for _ in tqdm(range(steps), desc=f"{self.kind} fit", leave=False):
+            loss = sum(model.training_loss(x[torch.randint(len(x), (batch_size,), generator=generator)], **kwargs)[0]
+                       for x, kwargs in data)  # fmt: skip
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         model.eval()
-        return tokenizer
+
+    def _network_kwargs(self) -> dict[str, Any]:
+        """What the network's encode_codes / decode_codes take besides their input (c2c: its mode); none here."""
+        return {}
 
     def normalize(self, actions: Tensor) -> Tensor:
         return (actions.float() - self.mean) / self.std
@@ -141,7 +150,8 @@ class LearnedChunkTokenizer:
     @torch.no_grad()
     def encode(self, actions: Tensor) -> TokenSequences:
         check_chunks(actions, self.chunk_length, self.action_dim)
-        return TokenSequences.fixed(offset_ids(self.model.encode_codes(self.normalize(actions)), self.codebook_size))
+        codes = self.model.encode_codes(self.normalize(actions), **self._network_kwargs())
+        return TokenSequences.fixed(offset_ids(codes, self.codebook_size))
 
     @torch.no_grad()
     def decode(self, tokens: TokenSequences) -> DecodedChunks:
@@ -150,7 +160,7 @@ class LearnedChunkTokenizer:
 
     def _decode_codes(self, codes: list[Tensor]) -> Tensor:
         """Per-level codes -> chunks in raw units (the network works on standardized ones)."""
-        return self.model.decode_codes(codes) * self.std + self.mean
+        return self.model.decode_codes(codes, **self._network_kwargs()) * self.std + self.mean
 
     # the statistics save_pretrained writes next to the settings, and from_saved takes back
     statistics_keys: ClassVar[tuple[str, ...]] = ("mean", "std")

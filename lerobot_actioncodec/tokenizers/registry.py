@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from ..coarse_plan import PlanSettings
 from ..tokenizer_checkpoint import PEER_POLICY_TYPE, TOKENIZER_POLICY_TYPE, checkpoint_type, read_tokenizer_config
 from .actioncodec import ActionCodecTokenizer
 from .binning import BinningTokenizer
@@ -76,7 +77,12 @@ class ActionCodecActionTokenizer:
     def plan_horizon(self) -> int | None:
         """H_p of the embodiment's plan mode (a joint-mode tokenizer); None without one."""
         has_plan = self.tokenizer.plan_mode(self.embodiment) is not None
-        return self.tokenizer.plan_horizon(self.embodiment) if has_plan else None
+        return self.plan_settings.horizon if has_plan else None
+
+    @property
+    def plan_settings(self) -> PlanSettings:
+        """H_p, K, gripper dimensions and action kind of the embodiment's plan mode."""
+        return self.tokenizer.plan_settings(self.embodiment)
 
     def plan_tokenizer(self) -> ActionCodecActionTokenizer:
         """The same network in its plan mode: coarse plans [B, K, D] (`coarse_plan`) in, the same codebook's ids."""
@@ -85,7 +91,7 @@ class ActionCodecActionTokenizer:
 
     def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None) -> Tensor:
         """The next H_p raw actions [B, H_p, D] -> the coarse plan [B, K, D] the plan mode encodes."""
-        return self.tokenizer.coarse_plan(actions, is_pad, self.embodiment)
+        return self.plan_settings.plans(actions, is_pad)[0]
 
     def with_levels(self, levels: int) -> ActionCodecActionTokenizer:
         """The same network read to another depth (1: the VQ form; the tokenizer's num_levels: the full RVQ)."""

@@ -55,13 +55,25 @@ def saved_subfolder(pretrained_name_or_path: Any, name: str, **hub_kwargs: Any) 
     return found if found.is_dir() else None
 
 
+def token_accuracy(logits: Tensor, targets: Tensor) -> float:
+    """How often the argmax of logits [..., V] is the target [...], over the trained positions (not IGNORE_INDEX)."""
+    trained = targets != IGNORE_INDEX
+    return (logits.argmax(-1) == targets)[trained].float().mean().item()
+
+
 def token_cross_entropy(logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[str, float]]:
     """Cross-entropy of logits [..., V] against targets [...] (IGNORE_INDEX: not trained), and the accuracy of the
     trained positions' argmax."""
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX)
-    trained = targets != IGNORE_INDEX
-    accuracy = (logits.argmax(-1) == targets)[trained].float().mean().item()
-    return loss, {"token_accuracy": accuracy}
+    return loss, {"token_accuracy": token_accuracy(logits, targets)}
+
+
+def check_tokenizer_facts(tokenizer: ActionTokenizer, configured: dict[str, Any], which: str) -> None:
+    """A clear error unless the loaded tokenizer has the facts the policy config was built on."""
+    actual = describe_tokenizer(tokenizer)
+    for name, value in configured.items():
+        if actual.get(name) != value:
+            raise ValueError(f"{which} {name}={actual.get(name)!r} but the policy config expects {value!r}")
 
 
 class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
@@ -129,10 +141,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
             raise ValueError("tokenizer_path is not set and the checkpoint has no action_tokenizer/ folder")
         path = tokenizer_files if tokenizer_files is not None else config.tokenizer_path
         tokenizer = load_action_tokenizer(path, config.embodiment, config.reads_all_levels)
-        actual = describe_tokenizer(tokenizer)
-        for name, configured in config.tokenizer_info.items():
-            if actual.get(name) != configured:
-                raise ValueError(f"tokenizer {name}={actual.get(name)!r} but the policy config expects {configured!r}")
+        check_tokenizer_facts(tokenizer, config.tokenizer_info, "tokenizer")
         return tokenizer
 
     def _load_plan_source(self, config: ActionCodecConfig, plan_tokenizer_files: Path | None) -> Any:
@@ -147,11 +156,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
             raise ValueError("plan_mode='separate': plan_tokenizer_path is not set and the checkpoint has no "
                              f"{PLAN_TOKENIZER_FILES}/ folder")  # fmt: skip
         source = load_action_tokenizer(path, config.embodiment)
-        actual = describe_tokenizer(source)
-        for name, configured in config.plan_tokenizer_info.items():
-            if actual.get(name) != configured:
-                raise ValueError(f"plan tokenizer {name}={actual.get(name)!r} but the policy config expects "
-                                 f"{configured!r}")  # fmt: skip
+        check_tokenizer_facts(source, config.plan_tokenizer_info, "plan tokenizer")
         return source
 
     @classmethod
@@ -291,7 +296,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
         loss, logs = token_cross_entropy(logits, targets)
         if self.plan_source is not None:  # how well the executed part alone is predicted
             plan = self.layout.plan_positions
-            logs["exec_token_accuracy"] = token_cross_entropy(logits[:, plan:], targets[:, plan:])[1]["token_accuracy"]
+            logs["exec_token_accuracy"] = token_accuracy(logits[:, plan:], targets[:, plan:])
         return self.tracked(loss, logs)
 
     # --------------------------------------------------------------- inference

@@ -14,7 +14,7 @@ import torch
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor, nn
 
-from ...coarse_plan import coarse_plan, gripper_dimensions, plan_horizon, plan_statistics
+from ...coarse_plan import PlanSettings, plan_statistics
 from ...codec.losses import info_nce, latent_l1, reconstruction_loss, same_text_labels, siglip_loss
 from ...evaluation import load_episode_actions
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
@@ -60,10 +60,8 @@ def resolve_plan_stats(config: ActionCodecTokenizerConfig, meta: Any) -> None:
         return
     execution = config.embodiments[config.embodiment]
     episodes = load_episode_actions(meta.repo_id, meta.root).actions
-    plan.action_stats = plan_statistics(
-        [torch.from_numpy(e[:, : execution.action_dim]) for e in episodes], plan_horizon(plan, execution),
-        plan.chunk_length, gripper_dimensions(execution.action_names), execution.absolute_positions,
-    )  # fmt: skip
+    plan.action_stats = plan_statistics([torch.from_numpy(e[:, : execution.action_dim]) for e in episodes],
+                                        *PlanSettings.of(plan, execution))  # fmt: skip
 
 
 class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
@@ -153,14 +151,11 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
     def _plan_pass(self, batch: dict[str, Any]) -> GroupPass:
         """The plan mode's pass: the coarse plans (coarse_plan.py) of the windows at t and t + tcl_shift."""
         cfg, tokenizer = self.config, self.tokenizer
-        index, plan = tokenizer.resolve(cfg.plan_mode)
-        execution = tokenizer.embodiments[cfg.embodiment]
-        horizon, shift = plan_horizon(plan, execution), cfg.tcl_shift
-        actions, is_pad = self._batch_actions(batch, None, horizon + shift)
-        grippers = gripper_dimensions(execution.action_names)
-        args = (plan.chunk_length, grippers, execution.absolute_positions)
-        now, _ = coarse_plan(actions[:, :horizon], *args, is_pad=is_pad[:, :horizon])
-        later, later_pad = coarse_plan(actions[:, shift:], *args, is_pad=is_pad[:, shift:])
+        index, _ = tokenizer.resolve(cfg.plan_mode)
+        settings, shift = tokenizer.plan_settings(cfg.embodiment), cfg.tcl_shift
+        actions, is_pad = self._batch_actions(batch, None, settings.horizon + shift)
+        now, _ = settings.plans(actions[:, : settings.horizon], is_pad[:, : settings.horizon])
+        later, later_pad = settings.plans(actions[:, shift:], is_pad[:, shift:])
         # Every plan step is reconstructed, those past the episode's end too: they hold what a policy's plan target
         # holds there (no motion, the gripper where it ended), and in short episodes (MetaWorld's 1 s) they are most
         # of a plan. The shifted plan is a positive while its window starts inside the episode.
