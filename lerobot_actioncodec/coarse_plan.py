@@ -12,6 +12,7 @@ takes its last real value, and a plan step with no real action at all is itself 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -31,6 +32,12 @@ def plan_source_steps(fps: float, plan_seconds: float, plan_steps: int) -> int:
         )
     chunk = max(1, round(plan_seconds * fps / plan_steps))
     return chunk * plan_steps
+
+
+def plan_source_steps_bound(plan_seconds: float, chunk_seconds: float, max_fps: float) -> int:
+    """An upper bound of `plan_source_steps` at every fps up to `max_fps` (K = chunk_seconds x fps plan steps):
+    H_p <= plan_seconds x fps + K / 2. What a config asks the dataset for while the fps is still unknown."""
+    return math.ceil((plan_seconds + chunk_seconds / 2) * max_fps) + 1
 
 
 def gripper_dimensions(action_names: Sequence[str]) -> list[int]:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from .coarse_plan import PlanSettings, plan_statistics
 from .metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate, reconstruction_errors
 
 
@@ -26,13 +27,21 @@ class EpisodeActions:
     actions: list[np.ndarray]
     tasks: list[str]
     fps: float
+    embodiments: list[int] | None = None  # each episode's embodiment index (a merged dataset's column)
 
     def select(self, episodes: list[int]) -> list[np.ndarray]:
         return [self.actions[e] for e in episodes]
 
+    def of_embodiment(self, index: int) -> list[np.ndarray]:
+        """The episodes of embodiment `index` of a merged dataset."""
+        if self.embodiments is None:
+            raise ValueError("these episodes were read without an embodiment column")
+        return [a for a, e in zip(self.actions, self.embodiments, strict=True) if e == index]
 
-def load_episode_actions(repo_id: str, root: str | Path) -> EpisodeActions:
-    """All actions of a local LeRobotDataset, split by episode, with each episode's (first) task and the fps."""
+
+def load_episode_actions(repo_id: str, root: str | Path, embodiment_column: str | None = None) -> EpisodeActions:
+    """All actions of a local LeRobotDataset, split by episode, with each episode's (first) task and the fps; with
+    `embodiment_column` (a merged dataset's, actioncodec-merge-datasets), each episode's embodiment index."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     dataset = LeRobotDataset(repo_id, root=root)
@@ -42,7 +51,21 @@ def load_episode_actions(repo_id: str, root: str | Path) -> EpisodeActions:
     actions, episodes = np.asarray(table["action"], dtype=np.float32)[order], episodes[order]
     bounds = np.flatnonzero(np.diff(episodes)) + 1
     tasks = [(t[0] if len(t) else "") for t in dataset.meta.episodes["tasks"]]
-    return EpisodeActions(np.split(actions, bounds), [str(t) for t in tasks], float(dataset.meta.fps))
+    embodiments = None
+    if embodiment_column is not None:
+        if embodiment_column not in table.column_names:
+            raise ValueError(f"embodiment_column={embodiment_column!r}: {root} has no such column; expected a "
+                             "dataset written by actioncodec-merge-datasets")  # fmt: skip
+        owners = np.asarray(table[embodiment_column]).reshape(len(episodes), -1)[order, 0]
+        embodiments = [int(owners[start]) for start in np.concatenate([[0], bounds])]
+    return EpisodeActions(np.split(actions, bounds), [str(t) for t in tasks], float(dataset.meta.fps), embodiments)
+
+
+def dataset_plan_statistics(repo_id: str, root: str | Path, settings: PlanSettings, action_dim: int) -> dict:
+    """The statistics of the coarse plans of every window of every episode of a local LeRobotDataset (the first
+    `action_dim` action dimensions): what a tokenizer's plan mode is normalized with."""
+    episodes = load_episode_actions(repo_id, root).actions
+    return plan_statistics([torch.from_numpy(e[:, :action_dim]) for e in episodes], *settings)
 
 
 def eval_split_episodes(tasks: list[str], eval_split: float) -> tuple[list[int], list[int]]:

@@ -139,13 +139,50 @@ def test_the_embodiment_changes_the_encoding_and_a_bad_index_is_an_error(merged)
         policy({k: v for k, v in mixed_batch([0, 1]).items() if k != EMBODIMENT_COLUMN})
 
 
+def test_a_co_trained_joint_tokenizer_plans_for_every_embodiment_from_its_own_episodes(merged):
+    """plan_seconds=2: each embodiment's plan mode (after every execution embodiment, so the column's indices
+    hold), its statistics from its own episodes, its own H_p (20 actions at 10 Hz, 40 at 20 Hz) and rows."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDatasetMetadata
+
+    from lerobot_actioncodec.coarse_plan import plan_statistics
+    from lerobot_actioncodec.evaluation import load_episode_actions
+
+    config = co_training_config(merged, plan_seconds=2.0)
+    assert config.plan_modes == {"gripper_3d": "gripper_3d:plan", "arm_5d": "arm_5d:plan"}
+    assert config.action_delta_indices == list(range(41))  # the longest plan window (40) plus tcl_shift
+    policy = ActionCodecTokenizerPolicy(config, dataset_meta=LeRobotDatasetMetadata("local/merged", merged))
+    tokenizer = policy.tokenizer
+    assert tokenizer.embodiment_names == ["gripper_3d", "arm_5d", "gripper_3d:plan", "arm_5d:plan"]
+    assert [tokenizer.plan_horizon(name) for name in ("gripper_3d", "arm_5d")] == [20, 40]
+    data = load_episode_actions("local/merged", merged, EMBODIMENT_COLUMN)
+    assert data.embodiments == [0] * 6 + [1] * 4
+    for index, (name, dim) in enumerate([("gripper_3d", 3), ("arm_5d", 5)]):
+        episodes = [torch.from_numpy(e[:, :dim]) for e in data.of_embodiment(index)]
+        expected = plan_statistics(episodes, *tokenizer.plan_settings(name))
+        torch.testing.assert_close(torch.tensor(config.embodiments[f"{name}:plan"].action_stats["mean"]),
+                                   torch.tensor(expected["mean"]))  # fmt: skip
+        torch.testing.assert_close(tokenizer.normalizer.offset[2 + index, :dim], torch.tensor(expected["mean"]))
+
+    batch = mixed_batch([0, 1, 1, 0, 1, 0], steps=41)
+    loss, logs = policy(batch)
+    loss.backward()
+    prompt_grad = policy.tokenizer.codec.encoder_prompts.prompts.grad
+    assert all(prompt_grad[e].abs().sum() > 0 for e in range(4))  # both robots, both modes, one batch
+    assert "plan_mae_normalized" in logs and torch.isfinite(loss)
+    with pytest.raises(ValueError, match=r"holds \[2\]: expected embodiment indices 0..1"):
+        policy(mixed_batch([0, 2], steps=41))  # a plan mode is not a dataset's embodiment
+
+
 @pytest.mark.slow
-def test_lerobot_train_co_trains_two_embodiments(merged, tmp_path):
+def test_lerobot_train_co_trains_two_embodiments_with_their_plan_modes(merged, tmp_path):
     co_training = [f"--policy.embodiment_registry={merged / REGISTRY_FILE}", "--policy.embodiment=arm_5d",
-                   f"--policy.embodiment_column={EMBODIMENT_COLUMN}"]  # fmt: skip
+                   f"--policy.embodiment_column={EMBODIMENT_COLUMN}", "--policy.plan_seconds=1"]  # fmt: skip
     checkpoint = lerobot_train("local/merged", merged, tmp_path / "co", "--policy.type=actioncodec_tokenizer",
                                *TINY_TOKENIZER_ARGS, *co_training)  # fmt: skip
     tokenizer = ActionCodecTokenizer.from_pretrained(checkpoint)
-    assert tokenizer.embodiment_names == ["gripper_3d", "arm_5d"]
+    assert tokenizer.embodiment_names == ["gripper_3d", "arm_5d", "gripper_3d:plan", "arm_5d:plan"]
     assert tokenizer.decode(tokenizer.encode(torch.randn(2, 10, 3), "gripper_3d"), "gripper_3d").shape == (2, 10, 3)
     assert tokenizer.decode(tokenizer.encode(torch.randn(2, 20, 5))).shape == (2, 20, 5)  # default: arm_5d
+    plan = tokenizer.coarse_plan(torch.randn(2, 10, 3), embodiment="gripper_3d")
+    assert plan.shape == (2, 10, 3) and tokenizer.decode(tokenizer.encode(plan, "gripper_3d:plan"),
+                                                         "gripper_3d:plan").shape == (2, 10, 3)  # fmt: skip

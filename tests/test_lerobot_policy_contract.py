@@ -75,6 +75,7 @@ VARIANTS = {
     "actioncodec_tokenizer": Variant("actioncodec_tokenizer", {"text_encoder": "hashing"}, controls_a_robot=False),
     "peer_tokenizer-vqvla": Variant("peer_tokenizer", {"arch": "vqvla"}, controls_a_robot=False),
     "peer_tokenizer-nac": Variant("peer_tokenizer", {"arch": "nac"}, controls_a_robot=False),
+    "peer_tokenizer-c2c": Variant("peer_tokenizer", {"arch": "c2c", "plan_seconds": 1.0}, controls_a_robot=False),
     **{
         f"{head}-{name}": Variant(head, backbone, needs_tokenizer=True)
         for head in ("actioncodec", "actioncodec_pd", "actioncodec_bar", "actioncodec_ki")

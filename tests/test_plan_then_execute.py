@@ -25,6 +25,8 @@ from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd im
 from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tokenizer import (
     ActionCodecTokenizerPolicy,
 )
+from lerobot_actioncodec.policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
+from lerobot_actioncodec.policies.peer_tokenizer.modeling_peer_tokenizer import PeerTokenizerPolicy
 from lerobot_actioncodec.tokenizers.c2c import C2CTokenizer
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
 from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
@@ -123,7 +125,6 @@ def test_a_joint_mode_tokenizer_adds_its_plan_mode_with_the_datasets_plan_statis
         ({"train_execution": False}, "train_execution=False trains the plan mode alone: expected plan_seconds > 0"),
         ({"plan_seconds": -1.0}, "plan_seconds=-1.0"),
         ({"plan_seconds": 2.0, "embodiment": "arm:plan"}, "embodiment='arm:plan' is a plan mode"),
-        ({"plan_seconds": 2.0, "embodiment_column": "observation.embodiment_index"}, "trained on one embodiment"),
     ],
 )
 def test_bad_plan_settings_of_the_tokenizer(overrides, match):
@@ -256,9 +257,62 @@ def test_plan_steps_past_the_episode_end_are_reconstructed_as_the_policy_targets
     batch = plan_batch(4)
     batch["action_is_pad"][0, 5:] = True  # the episode of row 0 ends after 5 steps
     batch["action_is_pad"][1, 1:] = True  # row 1 is the last step of its episode
-    group = policy._plan_pass(batch)
+    group = policy._plan_pass(batch, policy.embodiment_index, None)
     assert bool(group.mask[..., :3].all()) and not group.mask[..., 3:].any()  # every step, the 3 real dimensions
     assert group.pair_valid.tolist() == [True, False, True, True]
+
+
+C2C_OPTIONS = {key: C2C_TINY[key] for key in ("hidden", "latent_dim", "codebook_size", "mode_dim")}
+
+
+def c2c_peer(tiny_dataset, **overrides) -> PeerTokenizerPolicy:
+    """c2c as lerobot-train builds it (`--policy.type=peer_tokenizer --policy.arch=c2c`) on the tiny dataset."""
+    repo_id, root = tiny_dataset
+    torch.manual_seed(0)
+    config = PeerTokenizerConfig(arch="c2c", arch_options=C2C_OPTIONS, plan_seconds=PLAN_SECONDS, device="cpu",
+                                 output_features=POLICY_FEATURES["output_features"], **overrides)  # fmt: skip
+    return PeerTokenizerPolicy(config, dataset_stats=STATS, dataset_meta=LeRobotDatasetMetadata(repo_id, root))
+
+
+def test_lerobot_train_builds_c2c_with_its_plan_mode_and_the_datasets_plan_statistics(tiny_dataset, tmp_path):
+    peer = c2c_peer(tiny_dataset)
+    config = peer.config
+    assert config.fps == 10 and config.gripper_dims == [2] and config.plan_horizon == HORIZON
+    assert PeerTokenizerConfig(arch="c2c", plan_seconds=PLAN_SECONDS).action_delta_indices == list(range(126))
+    assert config.action_delta_indices == list(range(HORIZON))  # the plan window covers the chunk
+    repo_id, root = tiny_dataset
+    episodes = [torch.from_numpy(e) for e in load_episode_actions(repo_id, root).actions]
+    expected = plan_statistics(episodes, HORIZON, 10, [2])
+    assert torch.allclose(peer.plan_mean, torch.tensor(expected["mean"]))
+    assert torch.allclose(peer.plan_std, torch.tensor(expected["std"]).clamp_min(1e-6))
+
+    batch = plan_batch(16)
+    batch["action_is_pad"][0, 5:] = True
+    loss, logs = peer.forward(batch)
+    loss.backward()
+    assert {"loss_reconstruction", "plan_loss_reconstruction"} <= set(logs)
+    mode_rows = peer.network.mode[0].weight.grad
+    assert bool((mode_rows.abs().sum(1) > 0).all())  # both modes (execution, plan) learned on every batch
+    with pytest.raises(ValueError, match=r"expected \[B, >= 20, D\]"):
+        peer.forward({"action": smooth_actions(2, 10)})
+
+    peer.save_pretrained(tmp_path)
+    tokenizer = load_action_tokenizer(tmp_path)
+    assert isinstance(tokenizer, C2CTokenizer) and tokenizer.plan_horizon == HORIZON
+    raw = smooth_actions(4, HORIZON, seed=5)
+    plans = tokenizer.coarse_plan(raw)
+    expected_ids = peer.tokenizer().plan_tokenizer().encode(plans).ids
+    assert torch.equal(tokenizer.plan_tokenizer().encode(plans).ids, expected_ids)
+    assert torch.allclose(tokenizer.plan_tokenizer().mean, peer.plan_mean)
+
+
+def test_bad_plan_settings_of_a_peer_tokenizer(tiny_dataset):
+    with pytest.raises(ValueError, match="plan_seconds=2.0 with arch='nac': only \\('c2c',\\) has a plan mode"):
+        PeerTokenizerConfig(arch="nac", plan_seconds=2.0)
+    with pytest.raises(ValueError, match="\\['plan_horizon'\\] are set by plan_seconds"):
+        PeerTokenizerConfig(arch="c2c", arch_options={"plan_horizon": 20})
+    with pytest.raises(ValueError, match="plan_seconds=-1"):
+        PeerTokenizerConfig(arch="c2c", plan_seconds=-1)
 
 
 # ----------------------------------------------------------------------------------------- plan-then-execute
@@ -369,3 +423,16 @@ def test_lerobot_train_trains_a_joint_tokenizer_and_a_plan_then_execute_policy(t
     batch = {"observation.images.front": torch.rand(2, 3, 8, 8), "observation.state": torch.randn(2, 3),
              "task": ["reach the red block"] * 2}  # fmt: skip
     assert policy.predict_action_chunk(batch).shape == (2, 10, 3)
+
+
+@pytest.mark.slow
+def test_lerobot_train_trains_c2c_whose_plan_mode_a_policy_plans_with(tiny_dataset, tmp_path):
+    repo_id, root = tiny_dataset
+    tokenizer = lerobot_train(repo_id, root, tmp_path / "c2c", "--policy.type=peer_tokenizer", "--policy.arch=c2c",
+                              f"--policy.arch_options={json.dumps(C2C_OPTIONS)}",
+                              f"--policy.plan_seconds={PLAN_SECONDS}", steps=2)  # fmt: skip
+    loaded = load_action_tokenizer(tokenizer)
+    assert isinstance(loaded, C2CTokenizer) and loaded.plan_horizon == HORIZON
+    policy = plan_policy(tokenizer, plan_mode="joint").eval()
+    assert policy.layout.positions == 36
+    assert policy.predict_action_chunk(policy_batch(2)).shape == (2, 10, 3)

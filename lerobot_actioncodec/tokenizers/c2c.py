@@ -65,6 +65,11 @@ class C2CSettings:
         """Tokens per level: one per patch and action dimension."""
         return self.patches * self.action_dim
 
+    @property
+    def plan_settings(self) -> PlanSettings:
+        """What turns the next H_p actions into the plan mode's input (K = chunk_length plan steps)."""
+        return PlanSettings(self.plan_horizon, self.chunk_length, tuple(self.gripper_dims), self.absolute)
+
 
 class JointPatchRVQ(nn.Module):
     """The network, on standardized chunks [B, T, D] of either mode."""
@@ -187,8 +192,7 @@ class C2CTokenizer(LearnedChunkTokenizer):
 
     @property
     def plan_settings(self) -> PlanSettings:
-        s = self.settings
-        return PlanSettings(s.plan_horizon, s.chunk_length, tuple(s.gripper_dims), s.absolute)
+        return self.settings.plan_settings
 
     def coarse_plan(self, actions: Tensor, is_pad: Tensor | None = None) -> Tensor:
         """The next H_p raw actions [B, H_p, D] -> the coarse plan [B, K, D] the plan mode encodes."""

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
-from ...coarse_plan import is_plan_mode, plan_horizon, plan_mode_name, plan_mode_spec, plan_source_steps
+from ...coarse_plan import (
+    is_plan_mode,
+    plan_horizon,
+    plan_mode_name,
+    plan_mode_spec,
+    plan_source_steps,
+    plan_source_steps_bound,
+)
 from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
 from ...embodiments import EmbodimentSpec, load_registry
@@ -53,6 +60,7 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     # (H_p actions summarised in K = chunk_length plan steps, coarse_plan.py) with the same codebook; the plan mode
     # is the embodiment `<embodiment>:plan` (its own soft prompt, normalization and timestamps), trained on every
     # batch next to the execution chunks. Paper: 8 s on LIBERO (H_p = 160 at 20 Hz), 16 s on Bridge (80 at 5 Hz).
+    # Co-training: every embodiment gets a plan mode of its own, each plan of its own rows.
     plan_seconds: float = 0.0
     # False: only the plan mode is trained and tokenized, the planning codec of the separate-tokenizer ablation.
     train_execution: bool = True
@@ -144,10 +152,6 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         require_non_negative("plan_seconds", self.plan_seconds)
         if not self.train_execution and not self.plan_seconds:
             raise ValueError("train_execution=False trains the plan mode alone: expected plan_seconds > 0")
-        if self.plan_seconds and self.embodiment_column is not None:
-            raise ValueError(f"plan_seconds={self.plan_seconds} with embodiment_column={self.embodiment_column!r}: "
-                             "a joint-mode tokenizer is trained on one embodiment; expected plan_seconds=0 or no "
-                             "co-training")  # fmt: skip
         if is_plan_mode(self.embodiment):
             raise ValueError(f"embodiment={self.embodiment!r} is a plan mode: expected the execution embodiment "
                              "(its plan mode is added by plan_seconds)")  # fmt: skip
@@ -175,7 +179,7 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         if self.embodiment not in self.embodiments:
             raise ValueError(f"embodiment={self.embodiment!r}: with embodiment_column, expected one of "
                              f"{list(self.embodiments)} (the tokenizer's default for encode/decode)")  # fmt: skip
-        missing = [name for name, spec in self.embodiments.items() if not spec.action_stats]
+        missing = [name for name in self.trained_embodiments if not self.embodiments[name].action_stats]
         if missing:
             raise ValueError(f"embodiments {missing} have no action_stats: co-training normalizes each embodiment "
                              "with its own; use the registry actioncodec-merge-datasets wrote")  # fmt: skip
@@ -199,20 +203,37 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         return max(1, round(self.chunk_seconds * self.fps))
 
     @property
+    def trained_embodiments(self) -> list[str]:
+        """The execution embodiments the dataset holds: co-training, every one of the registry (in index order);
+        else the training embodiment."""
+        if self.embodiment_column is None:
+            return [self.embodiment]
+        return [name for name in self.embodiments if not is_plan_mode(name)]
+
+    @property
     def plan_mode(self) -> str | None:
-        """The embodiment name of the plan mode; None for an execution-only tokenizer."""
+        """The embodiment name of the training embodiment's plan mode; None for an execution-only tokenizer."""
         return plan_mode_name(self.embodiment) if self.plan_seconds else None
+
+    @property
+    def plan_modes(self) -> dict[str, str]:
+        """{execution embodiment: its plan mode} of every trained embodiment (none without plan_seconds)."""
+        return {name: plan_mode_name(name) for name in self.trained_embodiments} if self.plan_seconds else {}
 
     @property
     def requested_plan_steps(self) -> int:
         """H_p, the actions a plan summarises (0 without a plan mode); while the fps is unknown, an upper bound."""
         if not self.plan_seconds:
             return 0
+        if self.embodiment_column is not None:  # co-training: the longest of every embodiment's (specs are known)
+            return max(plan_source_steps(self.embodiments[name].fps, self.plan_seconds,
+                                         self.embodiments[name].chunk_length)
+                       for name in self.trained_embodiments)  # fmt: skip
         if self.plan_mode in self.embodiments and self.embodiment in self.embodiments:
             return plan_horizon(self.embodiments[self.plan_mode], self.embodiments[self.embodiment])
         fps = self.known_fps
-        if fps is None:  # H_p <= plan_seconds * fps + K / 2 for every fps up to max_fps
-            return math.ceil((self.plan_seconds + self.chunk_seconds / 2) * self.max_fps) + 1
+        if fps is None:
+            return plan_source_steps_bound(self.plan_seconds, self.chunk_seconds, self.max_fps)
         return plan_source_steps(fps, self.plan_seconds, self.requested_chunk_steps)
 
     def resolve_embodiment(self, dataset_fps: float | None, action_names: list[str] | None = None) -> EmbodimentSpec:
@@ -229,8 +250,9 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
                 action_names=list(action_names or []),
             )
         spec = self.embodiments[self.embodiment]
-        if self.plan_mode is not None and self.plan_mode not in self.embodiments:
-            self.embodiments[self.plan_mode] = plan_mode_spec(spec, self.plan_seconds)
+        for execution, plan in self.plan_modes.items():  # after every execution embodiment: their indices hold
+            if plan not in self.embodiments:
+                self.embodiments[plan] = plan_mode_spec(self.embodiments[execution], self.plan_seconds)
         widest = max(s.action_dim for s in self.embodiments.values())
         if self.embodiment_column is not None:  # a merged dataset: steps of each robot, padded to the widest
             if action is not None and action.shape[0] != widest:

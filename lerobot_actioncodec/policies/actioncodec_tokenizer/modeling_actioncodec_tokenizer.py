@@ -53,15 +53,22 @@ NOT_A_CONTROLLER = (
 
 
 def resolve_plan_stats(config: ActionCodecTokenizerConfig, meta: Any) -> None:
-    """Give the plan mode the statistics of the training dataset's coarse plans (every window of every episode),
-    once: they are kept in the plan mode's spec, so config.json carries them and a reload does not recompute."""
-    plan = config.embodiments[config.plan_mode]
-    if plan.action_stats:
+    """Give each plan mode the statistics of its embodiment's coarse plans in the training dataset (every window of
+    every episode; co-training: the episodes of that embodiment), once: they are kept in the plan mode's spec, so
+    config.json carries them and a reload does not recompute."""
+    pending = {e: p for e, p in config.plan_modes.items() if not config.embodiments[p].action_stats}
+    if not pending:
         return
-    execution = config.embodiments[config.embodiment]
-    episodes = load_episode_actions(meta.repo_id, meta.root).actions
-    plan.action_stats = plan_statistics([torch.from_numpy(e[:, : execution.action_dim]) for e in episodes],
-                                        *PlanSettings.of(plan, execution))  # fmt: skip
+    data = load_episode_actions(meta.repo_id, meta.root, config.embodiment_column)
+    names = list(config.embodiments)
+    for execution_name, plan_name in pending.items():
+        execution, plan = config.embodiments[execution_name], config.embodiments[plan_name]
+        episodes = data.actions if data.embodiments is None else data.of_embodiment(names.index(execution_name))
+        if not episodes:
+            raise ValueError(f"embodiment {execution_name!r} has no episode in {meta.root}: its plan mode needs "
+                             "the statistics of its plans; expected a dataset with its episodes")  # fmt: skip
+        plan.action_stats = plan_statistics([torch.from_numpy(e[:, : execution.action_dim]) for e in episodes],
+                                            *PlanSettings.of(plan, execution))  # fmt: skip
 
 
 class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
@@ -83,7 +90,7 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         if meta is not None:
             names = (meta.features.get("action") or {}).get("names")
         config.resolve_embodiment(getattr(meta, "fps", None), names if isinstance(names, list) else None)
-        if config.plan_mode is not None and meta is not None:
+        if config.plan_modes and meta is not None:
             resolve_plan_stats(config, meta)
         self.config = config
         self.tokenizer = ActionCodecTokenizer(config.architecture(), config.embodiments, config.embodiment)
@@ -95,9 +102,10 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         elif dataset_stats is not None and "action" in dataset_stats:
             offset, scale = offset_and_scale(dataset_stats["action"], config.normalization)
             self.tokenizer.normalizer.set_stats(self.embodiment_index, offset, scale)
-        if config.plan_mode is not None and config.embodiments[config.plan_mode].action_stats:
-            index, plan = self.tokenizer.resolve(config.plan_mode)
-            self.tokenizer.normalizer.set_stats(index, *offset_and_scale(plan.action_stats, config.normalization))
+        for plan_name in config.plan_modes.values():
+            index, plan = self.tokenizer.resolve(plan_name)
+            if plan.action_stats:
+                self.tokenizer.normalizer.set_stats(index, *offset_and_scale(plan.action_stats, config.normalization))
 
         self.text_encoder = None
         if config.clip_weight > 0 and not config.rvq_post_training:
@@ -130,7 +138,7 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
             raise ValueError(f"batch has no {column!r}: embodiment_column expects a dataset written by "
                              "actioncodec-merge-datasets")  # fmt: skip
         index = batch[column].reshape(len(batch[column]), -1)[:, 0].long()
-        names = self.tokenizer.embodiment_names
+        names = self.config.trained_embodiments  # first in the registry: plan modes come after them
         unknown = index[(index < 0) | (index >= len(names))]
         if len(unknown):
             raise ValueError(f"batch[{column!r}] holds {unknown.unique().tolist()}: expected embodiment indices "
@@ -148,18 +156,21 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         return self._codec_pass(embodiment, rows, actions[:, :steps], actions[:, shift : shift + steps],
                                 valid[:, :steps], valid[:, shift + steps - 1])  # fmt: skip
 
-    def _plan_pass(self, batch: dict[str, Any]) -> GroupPass:
-        """The plan mode's pass: the coarse plans (coarse_plan.py) of the windows at t and t + tcl_shift."""
+    def _plan_pass(self, batch: dict[str, Any], embodiment: int, rows: Tensor | None) -> GroupPass:
+        """The pass of an embodiment's plan mode over its rows: the coarse plans (coarse_plan.py) of the windows at
+        t and t + tcl_shift."""
         cfg, tokenizer = self.config, self.tokenizer
-        index, _ = tokenizer.resolve(cfg.plan_mode)
-        settings, shift = tokenizer.plan_settings(cfg.embodiment), cfg.tcl_shift
-        actions, is_pad = self._batch_actions(batch, None, settings.horizon + shift)
+        name = tokenizer.embodiment_names[embodiment]
+        index, _ = tokenizer.resolve(cfg.plan_modes[name])
+        settings, shift = tokenizer.plan_settings(name), cfg.tcl_shift
+        actions, is_pad = self._batch_actions(batch, rows, settings.horizon + shift)
+        actions = actions[..., : tokenizer.embodiments[name].action_dim]
         now, _ = settings.plans(actions[:, : settings.horizon], is_pad[:, : settings.horizon])
         later, later_pad = settings.plans(actions[:, shift:], is_pad[:, shift:])
         # Every plan step is reconstructed, those past the episode's end too: they hold what a policy's plan target
         # holds there (no motion, the gripper where it ended), and in short episodes (MetaWorld's 1 s) they are most
         # of a plan. The shifted plan is a positive while its window starts inside the episode.
-        return self._codec_pass(index, None, now, later, torch.ones_like(now[..., 0], dtype=torch.bool),
+        return self._codec_pass(index, rows, now, later, torch.ones_like(now[..., 0], dtype=torch.bool),
                                 ~later_pad[:, 0])  # fmt: skip
 
     @staticmethod
@@ -198,9 +209,11 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
 
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         cfg, codec = self.config, self.tokenizer.codec
-        passes = [self._group_pass(batch, e, rows) for e, rows in self._embodiment_groups(batch)]
-        if cfg.plan_mode is not None:  # the joint-mode tokenizer trains both modes on every batch, equally
-            passes = [*passes, self._plan_pass(batch)] if cfg.train_execution else [self._plan_pass(batch)]
+        groups = self._embodiment_groups(batch)
+        passes = [self._group_pass(batch, e, rows) for e, rows in groups] if cfg.train_execution else []
+        # the joint-mode tokenizer trains both modes on every batch, equally (the plan passes come last)
+        plan_passes = [self._plan_pass(batch, e, rows) for e, rows in groups] if cfg.plan_modes else []
+        passes = passes + plan_passes
         latents = torch.cat([p.latents for p in passes])
         latents_next = torch.cat([p.latents_next for p in passes])
         pair_valid = torch.cat([p.pair_valid for p in passes])
@@ -233,10 +246,9 @@ class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         loss = sum(weight * value for weight, value in terms.values())
         logs = {f"loss_{name}": value.item() for name, (_, value) in terms.items()}
         logs.update(self._metrics(passes, latents, latents_next, pair_valid))
-        if cfg.plan_mode is not None:  # the plan mode's own reconstruction error (its pass is the last)
-            plan = passes[-1]
-            error = ((plan.reconstruction - plan.chunk).abs() * plan.mask).sum() / plan.mask.sum().clamp_min(1)
-            logs["plan_mae_normalized"] = error.item()
+        if plan_passes:  # the plan modes' own reconstruction error
+            error = sum(((p.reconstruction - p.chunk).abs() * p.mask).sum() for p in plan_passes)
+            logs["plan_mae_normalized"] = (error / sum(p.mask.sum() for p in plan_passes).clamp_min(1)).item()
         logs["artifact_entropy_bits"] = self._artifact_entropy(passes[0])
         return self.tracked(loss, logs)
 

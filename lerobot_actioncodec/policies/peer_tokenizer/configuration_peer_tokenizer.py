@@ -1,9 +1,13 @@
-"""Config of the `peer_tokenizer` policy type: trains a learned peer tokenizer (VQ-VLA or NAC) with lerobot-train.
+"""Config of the `peer_tokenizer` policy type: trains a learned peer tokenizer (VQ-VLA, NAC or Coarse-to-Control's
+joint-mode c2c) with lerobot-train.
 
 One type with an `arch` field rather than a type per peer: the peers differ only in their network and its
 settings, while everything LeRobot sees (chunking, normalization, the training step, saving, loading as an
 `ActionTokenizer`) is the same code; a new peer is one entry in `ARCHITECTURES`. Architecture settings go in
 `arch_options`, e.g. --policy.arch_options='{"codebook_size": 1024}'.
+
+`c2c` with `plan_seconds` > 0 is a joint-mode tokenizer: each batch also trains its plan mode on the coarse plans
+(coarse_plan.py) of the next `plan_seconds`, so the dataset delivers H_p actions per sample.
 """
 
 from __future__ import annotations
@@ -15,23 +19,36 @@ from typing import Any
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
+from ...coarse_plan import plan_source_steps, plan_source_steps_bound
 from ...tokenizer_checkpoint import PEER_POLICY_TYPE
-from ..presets import AdamWCosinePresets, identity_normalization, require_positive
+from ..presets import AdamWCosinePresets, identity_normalization, require_non_negative, require_positive
 
-ARCHITECTURES = ("vqvla", "nac")
+ARCHITECTURES = ("vqvla", "nac", "c2c")
+PLAN_ARCHITECTURES = ("c2c",)  # those with a plan mode
+PLAN_SETTINGS = ("plan_horizon", "gripper_dims", "absolute")  # set from the fields below, not arch_options
 
 
 @PreTrainedConfig.register_subclass(PEER_POLICY_TYPE)
 @dataclass
 class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
-    arch: str = "nac"  # vqvla | nac
-    # Settings of the architecture's network (VQVLASettings / NACSettings fields), e.g. {"codebook_size": 1024}.
+    arch: str = "nac"  # vqvla | nac | c2c
+    # Settings of the architecture's network (VQVLASettings / NACSettings / C2CSettings fields), e.g.
+    # {"codebook_size": 1024}.
     arch_options: dict[str, Any] = field(default_factory=dict)
     chunk_seconds: float = 1.0
     # Control frequency. None: the dataset's (the dataset is then asked for chunk_seconds * max_fps steps and the
     # first chunk_seconds * fps are used, as the actioncodec_tokenizer type does).
     fps: float | None = None
     max_fps: float = 50.0
+    # --- c2c's plan mode (Coarse-to-Control, ../shared/papers/004_*) ---------------------------------------------
+    # > 0: c2c also learns to encode the coarse plan of the next plan_seconds (H_p actions in K = chunk_length plan
+    # steps) with the same codebooks; 0: an execution-only tokenizer.
+    plan_seconds: float = 0.0
+    # The action dimensions that hold a gripper (a plan step takes their last value). None: the dataset's action
+    # names that mention a gripper (kept in config.json once known).
+    gripper_dims: list[int] | None = None
+    # True for absolute position targets (an SO-100's joints): a plan step takes every dimension's last value.
+    absolute_actions: bool = False
 
     optimizer_lr: float = 1e-3  # NAC paper: 2e-4 over 50k steps
     optimizer_betas: tuple[float, float] = (0.9, 0.99)
@@ -54,6 +71,14 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
             require_positive(name, getattr(self, name))
         if self.fps is not None:
             require_positive("fps", self.fps)
+        require_non_negative("plan_seconds", self.plan_seconds)
+        if self.plan_seconds and self.arch not in PLAN_ARCHITECTURES:
+            raise ValueError(f"plan_seconds={self.plan_seconds} with arch={self.arch!r}: only {PLAN_ARCHITECTURES} "
+                             "has a plan mode; expected plan_seconds=0")  # fmt: skip
+        misplaced = sorted(set(self.arch_options) & set(PLAN_SETTINGS))
+        if misplaced:
+            raise ValueError(f"arch_options={self.arch_options}: {misplaced} are set by plan_seconds, gripper_dims "
+                             "and absolute_actions; remove them from arch_options")  # fmt: skip
 
     @property
     def chunk_length(self) -> int:
@@ -63,14 +88,23 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         return max(1, round(self.chunk_seconds * self.fps))
 
     @property
+    def plan_horizon(self) -> int:
+        """H_p, the actions a coarse plan summarises (0 without a plan mode); while the fps is unknown, an upper
+        bound."""
+        if not self.plan_seconds:
+            return 0
+        if self.fps is None:
+            return plan_source_steps_bound(self.plan_seconds, self.chunk_seconds, self.max_fps)
+        return plan_source_steps(self.fps, self.plan_seconds, self.chunk_length)
+
+    @property
     def observation_delta_indices(self) -> None:
         return None
 
     @property
     def action_delta_indices(self) -> list[int]:
-        if self.fps is None:
-            return list(range(math.ceil(self.chunk_seconds * self.max_fps)))
-        return list(range(self.chunk_length))
+        chunk = math.ceil(self.chunk_seconds * self.max_fps) if self.fps is None else self.chunk_length
+        return list(range(max(chunk, self.plan_horizon)))
 
     def validate_features(self) -> None:
         action = self.output_features.get("action")
