@@ -313,6 +313,8 @@ def test_bad_plan_settings_of_a_peer_tokenizer(tiny_dataset):
         PeerTokenizerConfig(arch="c2c", arch_options={"plan_horizon": 20})
     with pytest.raises(ValueError, match="plan_seconds=-1"):
         PeerTokenizerConfig(arch="c2c", plan_seconds=-1)
+    with pytest.raises(ValueError, match=r"gripper_dims=\[3\]: \[3\] outside the action's 3 dimensions"):
+        c2c_peer(tiny_dataset, gripper_dims=[3])
 
 
 # ----------------------------------------------------------------------------------------- plan-then-execute

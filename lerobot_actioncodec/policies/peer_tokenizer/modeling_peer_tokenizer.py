@@ -48,6 +48,10 @@ class PeerTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
             config.gripper_dims = gripper_dimensions(names) if isinstance(names, list) else []
         plan = {}
         if config.plan_seconds:
+            outside = [d for d in config.gripper_dims if not 0 <= d < dim]
+            if outside:
+                raise ValueError(f"gripper_dims={config.gripper_dims}: {outside} outside the action's {dim} "
+                                 "dimensions")  # fmt: skip
             plan = {"plan_horizon": config.plan_horizon, "gripper_dims": list(config.gripper_dims),
                     "absolute": config.absolute_actions}  # fmt: skip
         kind = TOKENIZERS[config.arch]
