@@ -61,10 +61,9 @@ def load_episode_actions(repo_id: str, root: str | Path, embodiment_column: str 
     return EpisodeActions(np.split(actions, bounds), [str(t) for t in tasks], float(dataset.meta.fps), embodiments)
 
 
-def dataset_plan_statistics(repo_id: str, root: str | Path, settings: PlanSettings, action_dim: int) -> dict:
-    """The statistics of the coarse plans of every window of every episode of a local LeRobotDataset (the first
-    `action_dim` action dimensions): what a tokenizer's plan mode is normalized with."""
-    episodes = load_episode_actions(repo_id, root).actions
+def episode_plan_statistics(episodes: list[np.ndarray], settings: PlanSettings, action_dim: int) -> dict:
+    """The statistics of the coarse plans of every window of `episodes` (their first `action_dim` action
+    dimensions; a merged dataset pads narrower robots): what a tokenizer's plan mode is normalized with."""
     return plan_statistics([torch.from_numpy(e[:, :action_dim]) for e in episodes], *settings)
 
 

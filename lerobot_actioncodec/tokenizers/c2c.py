@@ -55,6 +55,10 @@ class C2CSettings:
         if self.plan_horizon and self.plan_horizon % self.chunk_length:
             raise ValueError(f"plan_horizon={self.plan_horizon}: expected a multiple of the K={self.chunk_length} "
                              "plan steps")  # fmt: skip
+        outside = [d for d in self.gripper_dims if not 0 <= d < self.action_dim]
+        if outside:
+            raise ValueError(f"gripper_dims={self.gripper_dims}: {outside} outside the action's {self.action_dim} "
+                             "dimensions")  # fmt: skip
 
     @property
     def patch_length(self) -> int:

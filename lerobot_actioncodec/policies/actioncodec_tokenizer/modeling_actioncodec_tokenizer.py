@@ -14,9 +14,9 @@ import torch
 from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor, nn
 
-from ...coarse_plan import PlanSettings, plan_statistics
+from ...coarse_plan import PlanSettings
 from ...codec.losses import info_nce, latent_l1, reconstruction_loss, same_text_labels, siglip_loss
-from ...evaluation import load_episode_actions
+from ...evaluation import episode_plan_statistics, load_episode_actions
 from ...metrics import artifact_entropy, codebook_perplexity, codebook_usage, overlap_rate
 from ...model_card import ModelCardMixin, Rows
 from ...normalization import offset_and_scale
@@ -67,8 +67,7 @@ def resolve_plan_stats(config: ActionCodecTokenizerConfig, meta: Any) -> None:
         if not episodes:
             raise ValueError(f"embodiment {execution_name!r} has no episode in {meta.root}: its plan mode needs "
                              "the statistics of its plans; expected a dataset with its episodes")  # fmt: skip
-        plan.action_stats = plan_statistics([torch.from_numpy(e[:, : execution.action_dim]) for e in episodes],
-                                            *PlanSettings.of(plan, execution))  # fmt: skip
+        plan.action_stats = episode_plan_statistics(episodes, PlanSettings.of(plan, execution), execution.action_dim)
 
 
 class ActionCodecTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):

@@ -16,7 +16,7 @@ from lerobot.policies.pretrained import PreTrainedPolicy
 from torch import Tensor
 
 from ...coarse_plan import gripper_dimensions
-from ...evaluation import dataset_plan_statistics
+from ...evaluation import episode_plan_statistics, load_episode_actions
 from ...model_card import ModelCardMixin, Rows
 from ...tokenizers.c2c import EXECUTION, PLAN, C2CTokenizer
 from ...tokenizers.learned import LearnedChunkTokenizer
@@ -43,15 +43,11 @@ class PeerTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
         # stored in config.json, so the checkpoint knows its chunk length
         config.fps = chunking_fps(config.type, config.fps, getattr(meta, "fps", None), config.max_fps)
         dim = config.output_features["action"].shape[0]
-        if config.plan_seconds and config.gripper_dims is None:
-            names = ((getattr(meta, "features", None) or {}).get("action") or {}).get("names")
-            config.gripper_dims = gripper_dimensions(names) if isinstance(names, list) else []
         plan = {}
         if config.plan_seconds:
-            outside = [d for d in config.gripper_dims if not 0 <= d < dim]
-            if outside:
-                raise ValueError(f"gripper_dims={config.gripper_dims}: {outside} outside the action's {dim} "
-                                 "dimensions")  # fmt: skip
+            if config.gripper_dims is None:
+                names = ((getattr(meta, "features", None) or {}).get("action") or {}).get("names")
+                config.gripper_dims = gripper_dimensions(names) if isinstance(names, list) else []
             plan = {"plan_horizon": config.plan_horizon, "gripper_dims": list(config.gripper_dims),
                     "absolute": config.absolute_actions}  # fmt: skip
         kind = TOKENIZERS[config.arch]
@@ -69,7 +65,8 @@ class PeerTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
             self.register_buffer("plan_mean", torch.zeros(dim))
             self.register_buffer("plan_std", torch.ones(dim))
             if meta is not None:
-                self._set_statistics("plan", dataset_plan_statistics(meta.repo_id, meta.root, self.plan_settings, dim))
+                episodes = load_episode_actions(meta.repo_id, meta.root).actions
+                self._set_statistics("plan", episode_plan_statistics(episodes, self.plan_settings, dim))
 
     def _set_statistics(self, prefix: str, stats: dict[str, Any]) -> None:
         """`<prefix>_mean` / `<prefix>_std` from LeRobot-style statistics."""
