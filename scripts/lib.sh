@@ -85,13 +85,13 @@ post_train_rvq() {
     --output_dir="$2"
 }
 
-# train_policy TOKENIZER OUT [TYPE]: a policy (compact backbone; TYPE actioncodec by default, or actioncodec_pd,
-# actioncodec_bar) on any saved tokenizer.
+# train_policy TOKENIZER OUT [TYPE [FLAG...]]: a policy (compact backbone; TYPE actioncodec by default, or
+# actioncodec_pd, actioncodec_bar, actioncodec_ki) on any saved tokenizer, with any further lerobot-train flags.
 train_policy() {
   "$bin/lerobot-train" --policy.type="${3:-actioncodec}" --policy.backbone=compact --policy.tokenizer_path="$1" \
     --policy.n_action_steps="$N_ACTION_STEPS" --policy.device="$DEVICE" "${dataset[@]}" \
     --steps="$POLICY_STEPS" --batch_size="$POLICY_BATCH_SIZE" --num_workers=0 --log_freq=100 \
-    --save_freq="$POLICY_STEPS" --output_dir="$2"
+    --save_freq="$POLICY_STEPS" --output_dir="$2" "${@:4}"
 }
 
 # train_preset_policy: the policy in $RUN_DIR/policy from the JSON preset $POLICY_PRESET on the demo's tokenizer,
@@ -116,14 +116,14 @@ ensure_demo_tokenizer() {
   [ -f "$DEMO_TOKENIZER/model.safetensors" ] || train_actioncodec_tokenizer "$RUN_DIR/tokenizer"
 }
 
-# compare_run OUT NAME TOKENIZER [TYPE]: train and evaluate one policy in OUT/NAME, unless it was evaluated
+# compare_run OUT NAME TOKENIZER [TYPE [FLAG...]]: train and evaluate one policy in OUT/NAME, unless it was evaluated
 # already (a comparison resumes where it stopped); either way, add it to the `runs` list of --eval-dir flags.
 compare_run() {
   local dir="$1/$2" type="${4:-actioncodec}"
   if [ ! -f "$dir/eval/success.json" ]; then
     rm -rf "$dir"
     echo "-- $2: lerobot-train --policy.type=$type --policy.tokenizer_path=$3"
-    train_policy "$3" "$dir/policy" "$type"
+    train_policy "$3" "$dir/policy" "$type" "${@:5}"
     evaluate_policy "$dir/policy" "$dir/eval"
   fi
   runs+=(--eval-dir "$2=$dir/eval")

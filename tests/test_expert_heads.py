@@ -206,6 +206,36 @@ def test_bar_learns_every_level_of_its_targets(rvq_tokenizer_dir):
     assert torch.allclose(policy.predict_action_chunk(batch), policy.tokenizer.decode(encoded).actions, atol=1e-5)
 
 
+def test_bar_loss_weights_each_levels_cross_entropy(rvq_tokenizer_dir):
+    batch = policy_batch(2)
+    equal = make_bar(rvq_tokenizer_dir)
+    inputs, targets = equal.target_codes(batch["action"])
+    logits = equal.expert(equal.observe(batch), inputs)
+    loss, logs = equal.expert_loss(logits, targets)
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits.flatten(0, 2), targets.flatten()))
+    per_level = [logs[f"loss_level_{level}"] for level in range(LEVELS)]
+    assert loss.item() == pytest.approx(sum(per_level) / LEVELS)
+
+    weighted = make_bar(rvq_tokenizer_dir, level_loss_weights=[2.0, 1.0, 1.0])
+    assert weighted.level_loss_weights.tolist() == [0.5, 0.25, 0.25]
+    loss, logs = weighted.expert_loss(logits, targets)
+    assert loss.item() == pytest.approx(0.5 * per_level[0] + 0.25 * (per_level[1] + per_level[2]))
+
+    only_level_0 = make_bar(rvq_tokenizer_dir, level_loss_weights=[1.0, 0.0, 0.0])
+    logits = logits.detach().requires_grad_()
+    only_level_0.expert_loss(logits, targets)[0].backward()
+    assert logits.grad[:, 0].abs().sum() > 0 and not logits.grad[:, 1:].any()  # finer levels are not trained
+
+
+def test_bar_level_loss_weights_parse_from_the_command_line(rvq_tokenizer_dir):
+    import draccus
+
+    args = [f"--tokenizer_path={rvq_tokenizer_dir}", "--level_loss_weights=[1,0.25,0.25]"]
+    config = draccus.parse(ActionCodecBARConfig, args=args)
+    assert config.level_loss_weights == [1.0, 0.25, 0.25]
+    assert config.normalized_level_loss_weights == pytest.approx([2 / 3, 1 / 6, 1 / 6])
+
+
 def test_bar_on_vqvla_offsets_each_levels_ids(tmp_path):
     from lerobot_actioncodec.tokenizers.vqvla import VQVLATokenizer
 
@@ -257,6 +287,10 @@ def test_refinement_passes_can_change_at_load_time(rvq_tokenizer_dir, tmp_path):
         ({"expert_ff_mult": 0}, "expert_ff_mult=0: expected > 0"),
         ({"refinement_passes": 4}, r"refinement_passes=4: expected 1..3 \(the tokenizer's levels\)"),
         ({"refinement_passes": 0}, r"refinement_passes=0: expected 1..3"),
+        ({"level_loss_weights": [1.0, 0.5]}, r"level_loss_weights=\[1.0, 0.5\]: expected 3 finite weights >= 0"),
+        ({"level_loss_weights": [1.0, -0.5, 0.5]}, "level_loss_weights=.*: expected 3 finite weights >= 0"),
+        ({"level_loss_weights": [0.0, 0.0, 0.0]}, "level_loss_weights=.*not all 0"),
+        ({"level_loss_weights": [1.0, float("nan"), 0.5]}, "level_loss_weights=.*: expected 3 finite weights"),
     ],
 )
 def test_bad_expert_settings(rvq_tokenizer_dir, overrides, match):

@@ -200,14 +200,18 @@ def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("policy_type", "extra"),
-    [("actioncodec", ["--policy.plan_mode=joint"]), ("actioncodec_bar", []), ("actioncodec_ki", [])],
+    [
+        ("actioncodec", ["--policy.plan_mode=joint"]),
+        ("actioncodec_bar", ["--policy.level_loss_weights=[1,0.25,0.25]"]),
+        ("actioncodec_ki", []),
+    ],
     ids=["actioncodec_plan_then_execute", "actioncodec_bar", "actioncodec_ki"],
 )
 def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, extra, collected, request, tmp_path):
     """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval:
-    the autoregressive head with plan tokens (the plain head's every step is a part of it), BAR (a subclass of PD:
-    PD's own difference, one expert pass, is tested in test_expert_heads.py) and KI. Each episode costs about two
-    minutes of rendering, which is why PD has no run of its own here."""
+    the autoregressive head with plan tokens (the plain head's every step is a part of it), BAR with weighted levels
+    (a subclass of PD: PD's own difference, one expert pass, is tested in test_expert_heads.py) and KI. Each episode
+    costs about two minutes of rendering, which is why PD has no run of its own here."""
     tokenizer = request.getfixturevalue("collected_rvq_tokenizer" if policy_type == "actioncodec_bar" else
                                         "collected_tokenizer")  # fmt: skip
     ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", f"--policy.type={policy_type}",

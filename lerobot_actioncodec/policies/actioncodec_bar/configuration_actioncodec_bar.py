@@ -7,6 +7,7 @@ level is read, or VQ-VLA's residual VQ-VAE. Each level is one block of the actio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,6 +25,10 @@ class ActionCodecBARConfig(ActionCodecPDConfig):
     # Passes of the action expert per chunk, coarse to fine: pass b predicts level b from the levels before it
     # (1 is parallel decoding of level 0). The chunk is decoded from the levels predicted. None: every level.
     refinement_passes: int | None = None
+    # Weight of each level's cross-entropy in the training loss, coarse to fine (normalised to sum 1), e.g.
+    # [1, 0.25, 0.25] to let level 0, which alone is the parallel-decoding target, dominate the shared gradients.
+    # None: equal weights, the mean over every token.
+    level_loss_weights: list[float] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -32,6 +37,16 @@ class ActionCodecBARConfig(ActionCodecPDConfig):
             if self.refinement_passes is not None and not 1 <= self.refinement_passes <= len(levels):
                 raise ValueError(
                     f"refinement_passes={self.refinement_passes}: expected 1..{len(levels)} (the tokenizer's levels)"
+                )
+            weights = self.level_loss_weights
+            if weights is not None and (
+                len(weights) != len(levels)
+                or not all(math.isfinite(w) and w >= 0 for w in weights)
+                or sum(weights) <= 0
+            ):
+                raise ValueError(
+                    f"level_loss_weights={weights}: expected {len(levels)} finite weights >= 0 (one per level of the "
+                    "tokenizer, coarse to fine), not all 0"
                 )
 
     @property
@@ -57,3 +72,9 @@ class ActionCodecBARConfig(ActionCodecPDConfig):
     @property
     def passes(self) -> int:
         return self.refinement_passes or len(self.levels)
+
+    @property
+    def normalized_level_loss_weights(self) -> list[float]:
+        """The weights of the levels' losses, summing to 1 (equal unless `level_loss_weights` is set)."""
+        weights = self.level_loss_weights or [1.0] * len(self.levels)
+        return [w / sum(weights) for w in weights]

@@ -4,15 +4,17 @@ The action expert of `actioncodec_pd` with one block per RVQ level and a block-c
 queries and predicts level 0 (the same as parallel decoding), block b reads the codes of level b - 1 and predicts
 level b, seeing every earlier block. Training predicts all levels in one teacher-forced pass; inference runs
 `refinement_passes` passes, each adding one finer level (earlier blocks come from the expert's cache), and decodes
-the chunk from the levels it has.
+the chunk from the levels it has. The training loss weights each level's cross-entropy (`level_loss_weights`).
 """
 
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ...backbones.action_expert import PrefixContext
+from ..actioncodec.modeling_actioncodec import token_accuracy
 from ..actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
 from .configuration_actioncodec_bar import ActionCodecBARConfig
 
@@ -30,6 +32,8 @@ class ActionCodecBARPolicy(ActionCodecPDPolicy):
         super().__init__(config, dataset_stats, **kwargs)
         first_ids = torch.tensor([level.first_id for level in config.levels])
         self.register_buffer("level_first_ids", first_ids[None, :, None], persistent=False)
+        weights = torch.tensor(config.normalized_level_loss_weights)
+        self.register_buffer("level_loss_weights", weights, persistent=False)
 
     def expert_blocks(self) -> tuple[int, int, int]:
         """(level length, levels, codes per level)."""
@@ -41,6 +45,17 @@ class ActionCodecBARPolicy(ActionCodecPDPolicy):
         ids, _ = self.target_tokens(actions)
         codes = ids.unflatten(1, (self.expert.blocks, self.expert.block_length)) - self.level_first_ids
         return codes, codes
+
+    def expert_loss(self, logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """The levels' cross-entropies [levels] weighted by `level_loss_weights` (equal weights: the mean over every
+        token, as the levels have one length), and each level's loss and accuracy (the finer, the harder)."""
+        per_token = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none").view_as(targets)
+        per_level = per_token.mean((0, 2))
+        hits = (logits.argmax(-1) == targets).float().mean((0, 2))
+        logs = {"token_accuracy": token_accuracy(logits, targets)}
+        for level, (level_loss, hit) in enumerate(zip(per_level.tolist(), hits.tolist(), strict=True)):
+            logs |= {f"loss_level_{level}": level_loss, f"token_accuracy_level_{level}": hit}
+        return (per_level * self.level_loss_weights).sum(), logs
 
     def tokens_from(self, context: PrefixContext, temperature: float | None = None) -> Tensor:
         """[B, refinement_passes, level length]: the tokenizer's ids of the levels predicted, coarse to fine."""

@@ -54,12 +54,12 @@ class ActionCodecPDPolicy(ActionCodecPolicy):
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
         inputs, targets = self.target_codes(batch[ACTION])
         context = self.backbone.encode_prefix(self._prefix(batch))
-        logits = self.expert(context, inputs)
-        loss, logs = token_cross_entropy(logits, targets)
-        if self.expert.blocks > 1:  # BAR: how well each level is learned (the finer, the harder)
-            hits = (logits.argmax(-1) == targets).float().mean((0, 2))
-            logs |= {f"token_accuracy_level_{level}": float(hit) for level, hit in enumerate(hits)}
+        loss, logs = self.expert_loss(self.expert(context, inputs), targets)
         return self.tracked(loss, logs)
+
+    def expert_loss(self, logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Cross-entropy of the expert's logits [B, blocks, length, V] over every trained position."""
+        return token_cross_entropy(logits, targets)
 
     def observe(self, batch: dict[str, Any]) -> PrefixContext:
         """The backbone's KV cache of the observation prefix, which every expert pass reads."""
