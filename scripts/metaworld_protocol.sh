@@ -155,9 +155,13 @@ eval_checkpoint() {
     --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
 }
 echo "== 3/4 lerobot-eval of every checkpoint ($EVAL_EPISODES episodes per task, $JOBS at a time)"
+# latest step first, every run at that step before any earlier one: a protocol stopped early has still compared
+# all the runs at their final step
 checkpoints=()
-for name in $RUNS; do
-  for checkpoint in "$OUT/runs/$name/policy/checkpoints/"[0-9]*; do
+steps=$(for checkpoint in "$OUT"/runs/*/policy/checkpoints/[0-9]*; do basename "$checkpoint"; done | sort -ru)
+for step in $steps; do
+  for name in $RUNS; do
+    checkpoint="$OUT/runs/$name/policy/checkpoints/$step"
     if [ -d "$checkpoint" ]; then checkpoints+=("$checkpoint"); fi
   done
 done
