@@ -25,6 +25,7 @@ bash scripts/setup.sh
 TRAIN_PRESET=configs/protocol/metaworld_policy.json
 EVAL_PRESET=configs/eval/metaworld_protocol.json
 source scripts/preset.sh
+source scripts/checkpoints.sh
 OUT=${OUT:-outputs/protocol}
 TASKS=${TASKS:-$(preset "$EVAL_PRESET" env.task)}
 EVAL_TASKS=${EVAL_TASKS:-$TASKS}  # the tasks evaluated (default: all the policies learn)
@@ -155,16 +156,8 @@ eval_checkpoint() {
     --policy.rollout_log="$eval_dir/rollout_log.jsonl" --output_dir="$eval_dir"
 }
 echo "== 3/4 lerobot-eval of every checkpoint ($EVAL_EPISODES episodes per task, $JOBS at a time)"
-# latest step first, every run at that step before any earlier one: a protocol stopped early has still compared
-# all the runs at their final step
-checkpoints=()
-steps=$(for checkpoint in "$OUT"/runs/*/policy/checkpoints/[0-9]*; do basename "$checkpoint"; done | sort -ru)
-for step in $steps; do
-  for name in $RUNS; do
-    checkpoint="$OUT/runs/$name/policy/checkpoints/$step"
-    if [ -d "$checkpoint" ]; then checkpoints+=("$checkpoint"); fi
-  done
-done
+# shellcheck disable=SC2086
+mapfile -t checkpoints < <(checkpoints_latest_first "$OUT" $RUNS)
 in_parallel eval_checkpoint "${checkpoints[@]}"
 
 echo "== 4/4 success against training steps"
