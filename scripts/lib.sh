@@ -128,3 +128,22 @@ compare_run() {
   fi
   runs+=(--eval-dir "$2=$dir/eval")
 }
+
+# report OUT INPUTS COMMAND...: COMMAND's markdown, shown and kept in OUT, unless OUT was written by a finished
+# run of the same command and nothing under INPUTS (paths separated by ':', e.g. the dataset and the tokenizers'
+# run directories) changed since: a script run again goes on without scoring every tokenizer again.
+report() {
+  local out=$1 inputs=() command
+  IFS=: read -r -a inputs <<< "$2"
+  shift 2
+  command="$*"
+  if [ -s "$out" ] && [ "$(cat "$out.command" 2> /dev/null)" = "$command" ] &&
+    [ -z "$(find "${inputs[@]}" -newer "$out" -print -quit 2> /dev/null)" ]; then
+    echo "(kept from an earlier run; remove $out to score again)"
+    cat "$out"
+    return 0
+  fi
+  rm -f "$out.command"
+  "$@" | tee "$out"
+  printf '%s\n' "$command" > "$out.command"
+}

@@ -43,12 +43,14 @@ echo "== actioncodec-bench: execution chunks of the held-out episodes (--dataset
 c2c="c2c:steps=$TOKENIZER_STEPS,batch_size=64"  # Coarse-to-Control's own tokenizer, fitted by the benchmark
 specs="$out/actioncodec/$last;$c2c"
 for seconds in $PLAN_SECONDS; do specs+=";$plans/joint_${seconds}s/$last"; done
-"$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --tokenizers "$specs" \
-  --chunk-seconds "$chunk_seconds" --output-dir "$plans/exec_bench" | tee "$plans/exec_bench.md"
+inputs="${data[1]#*=}:$out/actioncodec:$plans/plan_only_${first}s"  # the data and every tokenizer trained here
+for seconds in $PLAN_SECONDS; do inputs+=":$plans/joint_${seconds}s"; done
+report "$plans/exec_bench.md" "$inputs" "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" \
+  --tokenizers "$specs" --chunk-seconds "$chunk_seconds" --output-dir "$plans/exec_bench"
 for seconds in $PLAN_SECONDS; do
   echo "== actioncodec-bench --plans: coarse plans of the next $seconds s of the held-out episodes"
   specs="$plans/joint_${seconds}s/$last;binning;fast;$c2c"
   if [ "$seconds" = "$first" ]; then specs+=";$plans/plan_only_${seconds}s/$last"; fi
-  "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --plans --tokenizers "$specs" \
-    --output-dir "$plans/plan_bench_${seconds}s" | tee "$plans/plan_bench_${seconds}s.md"
+  report "$plans/plan_bench_${seconds}s.md" "$inputs" "$bin/actioncodec-bench" "${data[@]}" \
+    --dataset.eval_split "$EVAL_SPLIT" --plans --tokenizers "$specs" --output-dir "$plans/plan_bench_${seconds}s"
 done

@@ -66,10 +66,11 @@ for name in $CORPORA; do
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=1"
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=3"
   [ -d "$co_trained/checkpoints/last" ] && specs+=";$co_trained/checkpoints/last/pretrained_model:embodiment=$embodiment"
-  "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" --tokenizers "$specs" \
-    --chunk-seconds "$chunk_seconds" --output-dir "$out/bench" --save-dir "$out/fitted" | tee "$out/bench.md"
+  inputs="${data[1]#*=}:$out/vqvla:$out/nac:$out/actioncodec:$out/actioncodec_rvq:$co_trained"
+  report "$out/bench.md" "$inputs" "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" \
+    --tokenizers "$specs" --chunk-seconds "$chunk_seconds" --output-dir "$out/bench" --save-dir "$out/fitted"
   echo "== $name: learning curves (every saved step, held-out episodes)"
-  "$bin/actioncodec-learning-curves" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" \
-    --chunk-seconds "$chunk_seconds" --run-dir "$out/actioncodec" --run-dir "$out/vqvla" --run-dir "$out/nac" \
-    --output "$out/learning_curves.png" | tee "$out/learning_curves.md"
+  report "$out/learning_curves.md" "$inputs" "$bin/actioncodec-learning-curves" "${data[@]}" \
+    --dataset.eval_split "$EVAL_SPLIT" --chunk-seconds "$chunk_seconds" --run-dir "$out/actioncodec" \
+    --run-dir "$out/vqvla" --run-dir "$out/nac" --output "$out/learning_curves.png"
 done

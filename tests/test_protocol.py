@@ -65,14 +65,3 @@ def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "lerobot-train --policy.type" not in again.stdout and f"-- {RUN}, step" not in again.stdout
     assert (runs / RUN / "eval" / "2" / "eval_info.json").stat().st_mtime == evaluated
-
-
-def test_checkpoints_are_evaluated_latest_step_first_for_every_run(tmp_path):
-    for run, steps in {"a": ["000500", "001000"], "b": ["001000"], "unlisted": ["002000"]}.items():
-        for step in steps:
-            (tmp_path / "runs" / run / "policy" / "checkpoints" / step).mkdir(parents=True)
-    (tmp_path / "runs" / "a" / "policy" / "checkpoints" / "last").symlink_to("001000")
-    command = f'source scripts/checkpoints.sh; checkpoints_latest_first "{tmp_path}" b a'
-    listing = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=True)
-    found = [str(Path(line).relative_to(tmp_path / "runs")) for line in listing.stdout.splitlines()]
-    assert found == ["b/policy/checkpoints/001000", "a/policy/checkpoints/001000", "a/policy/checkpoints/000500"]
