@@ -202,7 +202,7 @@ def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
     ("policy_type", "extra"),
     [
         ("actioncodec", ["--policy.plan_mode=joint"]),
-        ("actioncodec_bar", ["--policy.level_loss_weights=[1,0.25,0.25]"]),
+        ("actioncodec_bar", ["--policy.level_loss_weights=[1,0.25]"]),  # the 2 levels of collected_rvq_tokenizer
         ("actioncodec_ki", []),
     ],
     ids=["actioncodec_plan_then_execute", "actioncodec_bar", "actioncodec_ki"],
