@@ -66,6 +66,7 @@ for name in $CORPORA; do
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=1"
   specs+=";$out/actioncodec_rvq/checkpoints/last/pretrained_model:levels=3"
   [ -d "$co_trained/checkpoints/last" ] && specs+=";$co_trained/checkpoints/last/pretrained_model:embodiment=$embodiment"
+  [ -d "$out/fitted" ] || rm -f "$out/bench.md"  # the report is kept only with the peers it fitted and saved
   inputs="${data[1]#*=}:$out/vqvla:$out/nac:$out/actioncodec:$out/actioncodec_rvq:$co_trained"
   report "$out/bench.md" "$inputs" "$bin/actioncodec-bench" "${data[@]}" --dataset.eval_split "$EVAL_SPLIT" \
     --tokenizers "$specs" --chunk-seconds "$chunk_seconds" --output-dir "$out/bench" --save-dir "$out/fitted"
