@@ -10,6 +10,7 @@ Heavy modules (the networks) load lazily, so LeRobot's command-line start-up sta
 
 from typing import Any
 
+from .config_errors import InvalidConfigError
 from .libero_assets import prepare_libero
 from .policies.action_bounds import ActionBoundsProcessorStep
 from .policies.actioncodec.configuration_actioncodec import ActionCodecConfig
@@ -33,6 +34,7 @@ __all__ = [
     "ActionCodecPDConfig",
     "ActionCodecTokenizer",
     "ActionCodecTokenizerConfig",
+    "InvalidConfigError",
     "PeerTokenizerConfig",
     "SO100SimConfig",
     "SO100SimLeaderConfig",

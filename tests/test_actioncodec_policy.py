@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from lerobot.configs.types import FeatureType, PolicyFeature
 from lerobot.processor import NormalizerProcessorStep, TransitionKey
 
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
@@ -207,17 +208,17 @@ def test_save_load_round_trip_predicts_identical_actions_without_the_tokenizer_d
     ],
 )
 def test_bad_config_values(tokenizer_dir, overrides, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         make_policy(tokenizer_dir, **overrides)
 
 
 def test_tokenizer_path_errors(tmp_path, tokenizer_dir):
     with pytest.raises(ValueError, match="tokenizer_path is not set"):
         ActionCodecConfig(**FEATURES).action_delta_indices
-    with pytest.raises(ValueError, match="expected a saved action tokenizer"):
+    with pytest.raises(InvalidConfigError, match="expected a saved action tokenizer"):
         ActionCodecConfig(tokenizer_path=str(tmp_path))
     (tmp_path / "config.json").write_text(json.dumps({"type": "act"}))
-    with pytest.raises(ValueError, match="holds type='act'; expected 'actioncodec_tokenizer'"):
+    with pytest.raises(InvalidConfigError, match="holds type='act'; expected 'actioncodec_tokenizer'"):
         ActionCodecConfig(tokenizer_path=str(tmp_path))
     wrong_dim = {**FEATURES, "output_features": {"action": PolicyFeature(FeatureType.ACTION, (5,))}}
     with pytest.raises(ValueError, match="dataset action dim=5 but the actioncodec tokenizer has action_dim=3"):

@@ -10,6 +10,7 @@ from lerobot.configs.types import FeatureType, PolicyFeature
 
 from lerobot_actioncodec import ActionCodecTokenizer
 from lerobot_actioncodec.cli.merge_datasets import main as merge_main
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.data.merge import EMBODIMENT_COLUMN, REGISTRY_FILE, MergeSource, merge_datasets
 from lerobot_actioncodec.data.synthetic import SyntheticSpec, write_synthetic_dataset
 from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
@@ -93,14 +94,16 @@ def mixed_batch(owners: list[int], steps: int = 21) -> dict:
 def test_config_checks_co_training_settings(merged, tmp_path):
     config = co_training_config(merged)
     assert config.requested_chunk_steps == 20 and config.action_delta_indices == list(range(21))
-    with pytest.raises(ValueError, match="needs the merged dataset's embodiments"):
+    with pytest.raises(InvalidConfigError, match="needs the merged dataset's embodiments"):
         tiny_config(embodiment_column=EMBODIMENT_COLUMN)
-    with pytest.raises(ValueError, match=r"embodiment='default': with embodiment_column, expected one of \['gripper"):
+    with pytest.raises(
+        InvalidConfigError, match=r"embodiment='default': with embodiment_column, expected one of \['gripper"
+    ):
         co_training_config(merged, embodiment="default")
     registry = json.loads((merged / REGISTRY_FILE).read_text())
     del registry["arm_5d"]["action_stats"]
     (tmp_path / "r.json").write_text(json.dumps(registry))
-    with pytest.raises(ValueError, match=r"embodiments \['arm_5d'\] have no action_stats"):
+    with pytest.raises(InvalidConfigError, match=r"embodiments \['arm_5d'\] have no action_stats"):
         co_training_config(merged, embodiment_registry=str(tmp_path / "r.json"))
 
 

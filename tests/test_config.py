@@ -4,6 +4,7 @@ import pytest
 import torch
 from lerobot.configs.policies import PreTrainedConfig
 
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.embodiments import EmbodimentSpec, load_registry
 from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncodec_tokenizer import (
     ActionCodecTokenizerConfig,
@@ -29,7 +30,7 @@ from .helpers import tiny_config, tiny_policy
     ],
 )
 def test_bad_config_values(field, value, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         ActionCodecTokenizerConfig(**{field: value})
 
 

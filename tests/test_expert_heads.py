@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lerobot_actioncodec.backbones.action_expert import ActionExpert, block_causal_mask, expert_attention_mask
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
 from lerobot_actioncodec.policies.actioncodec_bar.modeling_actioncodec_bar import ActionCodecBARPolicy
 from lerobot_actioncodec.policies.actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
@@ -294,19 +295,19 @@ def test_refinement_passes_can_change_at_load_time(rvq_tokenizer_dir, tmp_path):
     ],
 )
 def test_bad_expert_settings(rvq_tokenizer_dir, overrides, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         make_bar(rvq_tokenizer_dir, **overrides)
 
 
 def test_bar_refuses_a_tokenizer_that_is_not_residual(tokenizer_dir, tmp_path):
-    with pytest.raises(ValueError, match="has 1 level: block-wise autoregression needs a residual tokenizer"):
+    with pytest.raises(InvalidConfigError, match="has 1 level: block-wise autoregression needs a residual tokenizer"):
         make_bar(tokenizer_dir)
     FastTokenizer.fit(smooth_actions(50, FPS, seed=3), vocab_size=300).save_pretrained(tmp_path / "fast")
-    with pytest.raises(ValueError, match="fast tokenizer has no levels"):
+    with pytest.raises(InvalidConfigError, match="fast tokenizer has no levels"):
         make_bar(tmp_path / "fast")
     info = {"kind": "nac", "chunk_length": FPS, "action_dim": ACTION_DIM, "vocab_size": 64, "fixed_length": 12,
             "token_levels": [[4, 0, 32], [8, 32, 32]]}  # fmt: skip
-    with pytest.raises(ValueError, match=r"levels have \(length, codes\) \[\(4, 32\), \(8, 32\)\]"):
+    with pytest.raises(InvalidConfigError, match=r"levels have \(length, codes\) \[\(4, 32\), \(8, 32\)\]"):
         ActionCodecBARConfig(tokenizer_info=info, **POLICY_FEATURES)
 
 

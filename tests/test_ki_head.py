@@ -9,6 +9,7 @@ import torch
 from lerobot.policies.rtc.configuration_rtc import RTCConfig
 from lerobot.rollout.inference.rtc import supports_rtc_inference
 
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.actioncodec_ki.configuration_actioncodec_ki import ActionCodecKIConfig
 from lerobot_actioncodec.policies.actioncodec_ki.modeling_actioncodec_ki import ActionCodecKIPolicy
 
@@ -146,7 +147,7 @@ def test_training_without_action_stats_is_refused(tokenizer_dir):
     ],
 )
 def test_bad_settings_name_the_field(tokenizer_dir, overrides, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         make_ki(tokenizer_dir, **overrides)
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
 
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
 from lerobot_actioncodec.policies.peer_tokenizer.modeling_peer_tokenizer import PeerTokenizerPolicy
 from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
@@ -51,11 +52,11 @@ def test_checkpoint_loads_as_an_action_tokenizer(arch, tmp_path):
 
 
 def test_bad_settings_are_clear_errors():
-    with pytest.raises(ValueError, match="arch='fsq': expected one of"):
+    with pytest.raises(InvalidConfigError, match="arch='fsq': expected one of"):
         PeerTokenizerConfig(arch="fsq")
     with pytest.raises(ValueError, match=r"arch_options=\{'levels': 2\}: not nac settings"):
         PeerTokenizerPolicy(PeerTokenizerConfig(arch="nac", arch_options={"levels": 2}, fps=FPS, **FEATURES))
-    with pytest.raises(ValueError, match="chunk_seconds=0"):
+    with pytest.raises(InvalidConfigError, match="chunk_seconds=0"):
         PeerTokenizerConfig(chunk_seconds=0)
     with pytest.raises(NotImplementedError, match="not a control policy"):
         make_policy("vqvla").select_action({})

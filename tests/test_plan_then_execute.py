@@ -17,6 +17,7 @@ from lerobot_actioncodec.coarse_plan import (
     support_overlap,
     window_plans,
 )
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.embodiments import EmbodimentSpec
 from lerobot_actioncodec.evaluation import load_episode_actions
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
@@ -128,7 +129,7 @@ def test_a_joint_mode_tokenizer_adds_its_plan_mode_with_the_datasets_plan_statis
     ],
 )
 def test_bad_plan_settings_of_the_tokenizer(overrides, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         tiny_config(**overrides)
 
 
@@ -307,11 +308,11 @@ def test_lerobot_train_builds_c2c_with_its_plan_mode_and_the_datasets_plan_stati
 
 
 def test_bad_plan_settings_of_a_peer_tokenizer(tiny_dataset):
-    with pytest.raises(ValueError, match="plan_seconds=2.0 with arch='nac': only \\('c2c',\\) has a plan mode"):
+    with pytest.raises(InvalidConfigError, match="plan_seconds=2.0 with arch='nac': only \\('c2c',\\) has a plan mode"):
         PeerTokenizerConfig(arch="nac", plan_seconds=2.0)
-    with pytest.raises(ValueError, match="\\['plan_horizon'\\] are set by plan_seconds"):
+    with pytest.raises(InvalidConfigError, match="\\['plan_horizon'\\] are set by plan_seconds"):
         PeerTokenizerConfig(arch="c2c", arch_options={"plan_horizon": 20})
-    with pytest.raises(ValueError, match="plan_seconds=-1"):
+    with pytest.raises(InvalidConfigError, match="plan_seconds=-1"):
         PeerTokenizerConfig(arch="c2c", plan_seconds=-1)
     with pytest.raises(ValueError, match=r"gripper_dims=\[3\]: \[3\] outside the action's 3 dimensions"):
         c2c_peer(tiny_dataset, gripper_dims=[3])
@@ -390,17 +391,17 @@ def test_joint_round_trip_needs_no_extra_folder(joint_dir, tmp_path):
 
 
 def test_bad_plan_settings_of_the_policy(tokenizer_dir, joint_dir, plan_only_dir):
-    with pytest.raises(ValueError, match="plan_mode='both'"):
+    with pytest.raises(InvalidConfigError, match="plan_mode='both'"):
         plan_policy(joint_dir, plan_mode="both")
-    with pytest.raises(ValueError, match="the tokenizer_path tokenizer has no plan mode"):
+    with pytest.raises(InvalidConfigError, match="the tokenizer_path tokenizer has no plan mode"):
         plan_policy(tokenizer_dir, plan_mode="joint")
-    with pytest.raises(ValueError, match="plan_mode='separate' needs --policy.plan_tokenizer_path"):
+    with pytest.raises(InvalidConfigError, match="plan_mode='separate' needs --policy.plan_tokenizer_path"):
         plan_policy(joint_dir, plan_mode="separate")
-    with pytest.raises(ValueError, match="the plan_tokenizer_path tokenizer has no plan mode"):
+    with pytest.raises(InvalidConfigError, match="the plan_tokenizer_path tokenizer has no plan mode"):
         plan_policy(joint_dir, plan_mode="separate", plan_tokenizer_path=str(tokenizer_dir))
-    with pytest.raises(ValueError, match="leave it unset or use plan_mode='separate'"):
+    with pytest.raises(InvalidConfigError, match="leave it unset or use plan_mode='separate'"):
         plan_policy(joint_dir, plan_mode="joint", plan_tokenizer_path=str(plan_only_dir))
-    with pytest.raises(ValueError, match="an option of the autoregressive head"):
+    with pytest.raises(InvalidConfigError, match="an option of the autoregressive head"):
         ActionCodecPDConfig(tokenizer_path=str(joint_dir), plan_mode="joint", **POLICY_FEATURES)
     policy = plan_policy(joint_dir, plan_mode="joint")
     with pytest.raises(ValueError, match="plan tokens need the next H_p=20 actions"):

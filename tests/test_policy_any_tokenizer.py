@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.decoding import decode_autoregressively
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
@@ -133,7 +134,7 @@ def test_checkpoint_carries_any_tokenizer(saved_tokenizer, tmp_path):
 
 def test_embodiment_is_only_for_actioncodec_tokenizers(saved_tokenizer):
     kind, path = saved_tokenizer
-    with pytest.raises(ValueError, match=f"only actioncodec tokenizers have embodiments, .* {kind} tokenizer"):
+    with pytest.raises(InvalidConfigError, match=f"only actioncodec tokenizers have embodiments, .* {kind} tokenizer"):
         make_policy(path, embodiment="so100")
 
 

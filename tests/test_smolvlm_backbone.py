@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lerobot_actioncodec.backbones.smolvlm import SmolVLMBackbone, expand_action_vocabulary, load_vlm
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 
@@ -133,7 +134,7 @@ def test_lora_trains_adapters_and_embeddings_only_and_round_trips(tokenizer_dir,
     ],
 )
 def test_bad_smolvlm_settings(tokenizer_dir, overrides, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidConfigError, match=match):
         make_policy(tokenizer_dir, **overrides)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from lerobot_actioncodec import rendering
+from lerobot_actioncodec.config_errors import InvalidConfigError
 
 try:
     rendering.configure_renderer()
@@ -200,7 +201,7 @@ def test_leader_needs_a_connected_follower(tmp_path, robot):
 @pytest.mark.parametrize("field,value", [("fps", 0), ("episode_time_s", -1.0), ("episode_clock", "gpu"),
                                          ("stop_after_episodes", 0)])  # fmt: skip
 def test_bad_config_names_the_field(field, value):
-    with pytest.raises(ValueError, match=f"--robot.{field}"):
+    with pytest.raises(InvalidConfigError, match=f"--robot.{field}"):
         SO100SimConfig(**{field: value})
 
 

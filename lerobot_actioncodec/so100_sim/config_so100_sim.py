@@ -7,6 +7,8 @@ from pathlib import Path
 
 from lerobot.robots.config import RobotConfig
 
+from ..config_errors import reports_config_errors
+
 DEFAULT_SCENE_ID = "so100_sim"
 EPISODE_CLOCKS = ("wall", "sim")
 
@@ -42,6 +44,7 @@ class SO100SimConfig(RobotConfig):
     # Where the episodes' outcomes are written as JSON when the robot disconnects (success rate of a rollout).
     results_path: Path | None = None
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("fps", "camera_width", "camera_height"):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
+from ...config_errors import reports_config_errors
 from ...tokenizers.layout import ActionTokenLayout
 from ..plan_then_execute import PLAN_MODES, PlanExecuteLayout
 from ..presets import AdamWCosinePresets, require_non_negative, require_positive
@@ -139,6 +140,7 @@ class ActionCodecConfig(AdamWCosinePresets, PreTrainedConfig):
     )
     push_to_hub: bool = False
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.backbone not in BACKBONE_CHOICES:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from lerobot.configs import PreTrainedConfig
 
+from ...config_errors import reports_config_errors
 from ...tokenizers.interface import TokenLevel
 from ..actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 
@@ -30,6 +31,7 @@ class ActionCodecBARConfig(ActionCodecPDConfig):
     # None: equal weights, the mean over every token.
     level_loss_weights: list[float] | None = None
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.tokenizer_info is not None:

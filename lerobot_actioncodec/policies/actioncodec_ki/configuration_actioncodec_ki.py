@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lerobot.configs import PreTrainedConfig
 from lerobot.policies.rtc.configuration_rtc import RTCConfig
 
+from ...config_errors import reports_config_errors
 from ..actioncodec_pd.configuration_actioncodec_pd import ActionCodecPDConfig
 from ..presets import require_positive
 
@@ -38,6 +39,7 @@ class ActionCodecKIConfig(ActionCodecPDConfig):
     # Real-time chunking (LeRobot's RTC guidance of the flow); lerobot-rollout --inference.type=rtc sets it.
     rtc_config: RTCConfig | None = None
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.ki_inference not in INFERENCE_CHOICES:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from lerobot.configs import PreTrainedConfig
 
+from ...config_errors import reports_config_errors
 from ..actioncodec.configuration_actioncodec import ActionCodecConfig
 from ..presets import require_positive
 
@@ -29,6 +30,7 @@ class ActionCodecPDConfig(ActionCodecConfig):
         """expert_hidden_size, or half the backbone language model's width when it is None."""
         return self.expert_hidden_size or language_hidden_size // 2
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.expert_hidden_size is not None:

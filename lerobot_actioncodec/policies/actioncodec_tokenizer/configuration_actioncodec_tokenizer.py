@@ -22,6 +22,7 @@ from ...coarse_plan import (
 )
 from ...codec.architecture import CodecArchitecture
 from ...codec.perceiver import TOKEN_MIXING_CHOICES
+from ...config_errors import reports_config_errors
 from ...embodiments import EmbodimentSpec, load_registry
 from ...normalization import NORMALIZATION_CHOICES
 from ...text_encoders import AUTO, resolve_text_encoder
@@ -127,6 +128,7 @@ class ActionCodecTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     normalization_mapping: dict[str, NormalizationMode] = field(default_factory=identity_normalization)
     push_to_hub: bool = False
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         self.text_encoder = resolve_text_encoder(self.text_encoder, self.clip_weight > 0 and not self.rvq_post_training)

@@ -20,6 +20,7 @@ from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.configs.types import FeatureType
 
 from ...coarse_plan import plan_source_steps, plan_source_steps_bound
+from ...config_errors import reports_config_errors
 from ...tokenizer_checkpoint import PEER_POLICY_TYPE
 from ..presets import AdamWCosinePresets, identity_normalization, require_non_negative, require_positive
 
@@ -61,6 +62,7 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     normalization_mapping: dict[str, NormalizationMode] = field(default_factory=identity_normalization)
     push_to_hub: bool = False
 
+    @reports_config_errors
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.arch not in ARCHITECTURES:
