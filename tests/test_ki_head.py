@@ -12,8 +12,20 @@ from lerobot.rollout.inference.rtc import supports_rtc_inference
 from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.actioncodec_ki.configuration_actioncodec_ki import ActionCodecKIConfig
 from lerobot_actioncodec.policies.actioncodec_ki.modeling_actioncodec_ki import ActionCodecKIPolicy
+from lerobot_actioncodec.tokenizers.binning import BinningTokenizer
+from lerobot_actioncodec.tokenizers.fast import FastTokenizer
 
-from .helpers import ACTION_DIM, COMPACT_HEAD, FPS, POLICY_FEATURES, STATS, TINY_VLM, policy_batch, train_steps
+from .helpers import (
+    ACTION_DIM,
+    COMPACT_HEAD,
+    FPS,
+    POLICY_FEATURES,
+    STATS,
+    TINY_VLM,
+    policy_batch,
+    smooth_actions,
+    train_steps,
+)
 
 BACKBONES = pytest.mark.parametrize("backbone", [{}, TINY_VLM], ids=["compact", "smolvlm"])
 
@@ -84,6 +96,26 @@ def test_tokens_inference_decodes_the_backbones_tokens(tokenizer_dir):
     batch = policy_batch(2)
     expected = policy.decode_tokens(policy.predict_tokens(batch))
     assert torch.equal(policy.predict_action_chunk(batch), expected)
+
+
+@pytest.mark.parametrize("kind", ["fast", "binning"])
+def test_ki_on_peer_tokens_learns_both_losses_and_flows_without_their_tokens(kind, tmp_path, monkeypatch):
+    """The paper's Table 1 KI column: the backbone learns FAST's variable-length (end-token) or binning's tokens,
+    the expert learns the flow from the same cache, and flow inference never decodes a token."""
+    chunks = smooth_actions(200, FPS, seed=3)
+    fit = {"fast": lambda: FastTokenizer.fit(chunks, vocab_size=300), "binning": lambda: BinningTokenizer.fit(chunks)}
+    fit[kind]().save_pretrained(tmp_path)
+    policy = make_ki(tmp_path, num_inference_steps=3)
+    assert policy.layout.variable == (kind == "fast")
+    batch = policy_batch(4)
+    torch.manual_seed(2)
+    logs = train_steps(policy, 30, batch)
+    for name in ("token_loss", "flow_loss"):
+        assert logs[-1][name] < logs[0][name], name
+    policy.eval()
+    monkeypatch.setattr(policy.tokenizer, "decode", lambda *a: pytest.fail("a token was decoded"))
+    chunk = policy.predict_action_chunk(batch)
+    assert chunk.shape == (4, FPS, ACTION_DIM) and torch.isfinite(chunk).all()
 
 
 @pytest.mark.slow
