@@ -107,6 +107,22 @@ def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return proc
 
 
+def parse_with_lerobot(monkeypatch, config_class: type, *argv: str):
+    """argv (the script's name first) parsed by LeRobot's own CLI wrapper, `parser.wrap()`, as its scripts parse
+    theirs; returns the config (a bad value makes the wrapper print the error and exit)."""
+    from lerobot.configs import parser
+
+    seen = {}
+
+    def capture(cfg) -> None:
+        seen["cfg"] = cfg
+
+    capture.__annotations__["cfg"] = config_class  # parser.wrap reads the config class from the annotation
+    monkeypatch.setattr("sys.argv", list(argv))
+    parser.wrap()(capture)()
+    return seen["cfg"]
+
+
 def collect_metaworld_episode(root: Path, task: str = "reach-v3") -> tuple[Path, dict]:
     """One MetaWorld expert episode at 32x32, written to `root` by the console script (skips without a renderer);
     returns the root and the script's JSON summary."""

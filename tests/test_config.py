@@ -10,7 +10,7 @@ from lerobot_actioncodec.policies.actioncodec_tokenizer.configuration_actioncode
     ActionCodecTokenizerConfig,
 )
 
-from .helpers import tiny_config, tiny_policy
+from .helpers import parse_with_lerobot, tiny_config, tiny_policy
 
 
 @pytest.mark.parametrize(
@@ -108,20 +108,12 @@ def test_config_json_round_trip(tmp_path):
 def test_paper_preset_parses_through_lerobot_train_parser(monkeypatch):
     from pathlib import Path
 
-    from lerobot.configs import parser
     from lerobot.configs.train import TrainPipelineConfig
 
     preset = Path(__file__).parents[1] / "configs" / "tokenizer_paper.json"
     monkeypatch.chdir(preset.parents[1])  # the preset names configs/embodiments.json relative to the repo
-    monkeypatch.setattr("sys.argv", ["lerobot-train", f"--config_path={preset}", "--dataset.repo_id=local/x"])
-    seen = {}
-
-    @parser.wrap()
-    def capture(cfg: TrainPipelineConfig):
-        seen["cfg"] = cfg
-
-    capture()
-    cfg = seen["cfg"]
+    cfg = parse_with_lerobot(monkeypatch, TrainPipelineConfig, "lerobot-train", f"--config_path={preset}",
+                             "--dataset.repo_id=local/x")  # fmt: skip
     assert isinstance(cfg.policy, ActionCodecTokenizerConfig)
     assert (cfg.policy.dim, cfg.policy.num_tokens, cfg.policy.codebook_size, cfg.batch_size) == (512, 16, 2048, 8192)
     assert cfg.policy.action_delta_indices == list(range(21))  # libero_franka: 1 s at 20 Hz + 1 shift step
