@@ -22,6 +22,7 @@ from .helpers import parse_with_lerobot
         (["--policy.type=actioncodec_ki", "--policy.num_inference_steps=0"], "num_inference_steps=0: expected > 0"),
         (["--policy.type=actioncodec_tokenizer", "--policy.num_tokens=0"], "num_tokens=0: expected > 0"),
         (["--policy.type=peer_tokenizer", "--policy.arch=fsq"], "arch='fsq': expected one of"),
+        (["--policy.type=peer_tokenizer", '--policy.arch_options={"levels": 2}'], "['levels'] are not nac settings"),
     ],
 )
 def test_lerobot_train_prints_the_fields_message(monkeypatch, capsys, policy_args, message):

@@ -54,8 +54,10 @@ def test_checkpoint_loads_as_an_action_tokenizer(arch, tmp_path):
 def test_bad_settings_are_clear_errors():
     with pytest.raises(InvalidConfigError, match="arch='fsq': expected one of"):
         PeerTokenizerConfig(arch="fsq")
-    with pytest.raises(ValueError, match=r"arch_options=\{'levels': 2\}: not nac settings"):
-        PeerTokenizerPolicy(PeerTokenizerConfig(arch="nac", arch_options={"levels": 2}, fps=FPS, **FEATURES))
+    with pytest.raises(InvalidConfigError, match=r"\['levels'\] are not nac settings; expected some of \['channels'"):
+        PeerTokenizerConfig(arch="nac", arch_options={"levels": 2})
+    with pytest.raises(InvalidConfigError, match=r"\['action_dim'\] are set by chunk_seconds, the fps and the data"):
+        PeerTokenizerConfig(arch="vqvla", arch_options={"action_dim": 7})
     with pytest.raises(InvalidConfigError, match="chunk_seconds=0"):
         PeerTokenizerConfig(chunk_seconds=0)
     with pytest.raises(NotImplementedError, match="not a control policy"):

@@ -13,7 +13,7 @@ settings, while everything LeRobot sees (chunking, normalization, the training s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
@@ -22,11 +22,17 @@ from lerobot.configs.types import FeatureType
 from ...coarse_plan import plan_source_steps, plan_source_steps_bound
 from ...config_errors import reports_config_errors
 from ...tokenizer_checkpoint import PEER_POLICY_TYPE
+from ...tokenizers.c2c import C2CTokenizer
+from ...tokenizers.learned import LearnedChunkTokenizer
+from ...tokenizers.nac import NACTokenizer
+from ...tokenizers.vqvla import VQVLATokenizer
 from ..presets import AdamWCosinePresets, identity_normalization, require_non_negative, require_positive
 
-ARCHITECTURES = ("vqvla", "nac", "c2c")
+TOKENIZERS: dict[str, type[LearnedChunkTokenizer]] = {"vqvla": VQVLATokenizer, "nac": NACTokenizer, "c2c": C2CTokenizer}
+ARCHITECTURES = tuple(TOKENIZERS)
 PLAN_ARCHITECTURES = ("c2c",)  # those with a plan mode
 PLAN_SETTINGS = ("plan_horizon", "gripper_dims", "absolute")  # set from the fields below, not arch_options
+SHAPE_SETTINGS = ("chunk_length", "action_dim")  # set from chunk_seconds, the fps and the dataset
 
 
 @PreTrainedConfig.register_subclass(PEER_POLICY_TYPE)
@@ -77,10 +83,25 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
         if self.plan_seconds and self.arch not in PLAN_ARCHITECTURES:
             raise ValueError(f"plan_seconds={self.plan_seconds} with arch={self.arch!r}: only {PLAN_ARCHITECTURES} "
                              "has a plan mode; expected plan_seconds=0")  # fmt: skip
+        self._check_arch_options()
+
+    def _check_arch_options(self) -> None:
+        """Names in arch_options must be settings of `arch`'s network that no other field sets: found here, so
+        that lerobot-train stops before it loads a dataset."""
         misplaced = sorted(set(self.arch_options) & set(PLAN_SETTINGS))
         if misplaced:
             raise ValueError(f"arch_options={self.arch_options}: {misplaced} are set by plan_seconds, gripper_dims "
                              "and absolute_actions; remove them from arch_options")  # fmt: skip
+        shape = sorted(set(self.arch_options) & set(SHAPE_SETTINGS))
+        if shape:
+            raise ValueError(f"arch_options={self.arch_options}: {shape} are set by chunk_seconds, the fps and the "
+                             "dataset's action; remove them from arch_options")  # fmt: skip
+        known = [f.name for f in fields(TOKENIZERS[self.arch].settings_class)]
+        known = [name for name in known if name not in PLAN_SETTINGS + SHAPE_SETTINGS]
+        unknown = sorted(set(self.arch_options) - set(known))
+        if unknown:
+            raise ValueError(f"arch_options={self.arch_options}: {unknown} are not {self.arch} settings; "
+                             f"expected some of {known}")  # fmt: skip
 
     @property
     def chunk_length(self) -> int:

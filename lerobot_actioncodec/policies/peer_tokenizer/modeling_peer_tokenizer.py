@@ -18,14 +18,11 @@ from torch import Tensor
 from ...coarse_plan import gripper_dimensions
 from ...evaluation import episode_plan_statistics, load_episode_actions
 from ...model_card import ModelCardMixin, Rows
-from ...tokenizers.c2c import EXECUTION, PLAN, C2CTokenizer
+from ...tokenizers.c2c import EXECUTION, PLAN
 from ...tokenizers.learned import LearnedChunkTokenizer
-from ...tokenizers.nac import NACTokenizer
-from ...tokenizers.vqvla import VQVLATokenizer
 from ..presets import chunking_fps
-from .configuration_peer_tokenizer import PeerTokenizerConfig
+from .configuration_peer_tokenizer import TOKENIZERS, PeerTokenizerConfig
 
-TOKENIZERS: dict[str, type[LearnedChunkTokenizer]] = {"vqvla": VQVLATokenizer, "nac": NACTokenizer, "c2c": C2CTokenizer}
 NOT_A_CONTROLLER = (
     "peer_tokenizer is an action tokenizer, not a control policy. Train a VLA on top of it: "
     "--policy.type=actioncodec --policy.tokenizer_path=<this checkpoint's pretrained_model/>"
@@ -51,10 +48,7 @@ class PeerTokenizerPolicy(ModelCardMixin, PreTrainedPolicy):
             plan = {"plan_horizon": config.plan_horizon, "gripper_dims": list(config.gripper_dims),
                     "absolute": config.absolute_actions}  # fmt: skip
         kind = TOKENIZERS[config.arch]
-        try:
-            self.settings = kind.settings_class(config.chunk_length, dim, **config.arch_options, **plan)
-        except TypeError as error:
-            raise ValueError(f"arch_options={config.arch_options}: not {config.arch} settings ({error})") from error
+        self.settings = kind.settings_class(config.chunk_length, dim, **config.arch_options, **plan)
         self.network = kind.network_class(self.settings)
         self.register_buffer("action_mean", torch.zeros(dim))
         self.register_buffer("action_std", torch.ones(dim))
