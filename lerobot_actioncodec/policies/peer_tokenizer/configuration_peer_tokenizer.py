@@ -33,6 +33,10 @@ ARCHITECTURES = tuple(TOKENIZERS)
 PLAN_ARCHITECTURES = ("c2c",)  # those with a plan mode
 PLAN_SETTINGS = ("plan_horizon", "gripper_dims", "absolute")  # set from the fields below, not arch_options
 SHAPE_SETTINGS = ("chunk_length", "action_dim")  # set from chunk_seconds, the fps and the dataset
+SET_ELSEWHERE = {  # network settings arch_options may not hold, and what sets them
+    PLAN_SETTINGS: "plan_seconds, gripper_dims and absolute_actions",
+    SHAPE_SETTINGS: "chunk_seconds, the fps and the dataset's action",
+}
 
 
 @PreTrainedConfig.register_subclass(PEER_POLICY_TYPE)
@@ -88,16 +92,14 @@ class PeerTokenizerConfig(AdamWCosinePresets, PreTrainedConfig):
     def _check_arch_options(self) -> None:
         """Names in arch_options must be settings of `arch`'s network that no other field sets: found here, so
         that lerobot-train stops before it loads a dataset."""
-        misplaced = sorted(set(self.arch_options) & set(PLAN_SETTINGS))
-        if misplaced:
-            raise ValueError(f"arch_options={self.arch_options}: {misplaced} are set by plan_seconds, gripper_dims "
-                             "and absolute_actions; remove them from arch_options")  # fmt: skip
-        shape = sorted(set(self.arch_options) & set(SHAPE_SETTINGS))
-        if shape:
-            raise ValueError(f"arch_options={self.arch_options}: {shape} are set by chunk_seconds, the fps and the "
-                             "dataset's action; remove them from arch_options")  # fmt: skip
-        known = [f.name for f in fields(TOKENIZERS[self.arch].settings_class)]
-        known = [name for name in known if name not in PLAN_SETTINGS + SHAPE_SETTINGS]
+        for names, setters in SET_ELSEWHERE.items():
+            misplaced = sorted(set(self.arch_options) & set(names))
+            if misplaced:
+                raise ValueError(f"arch_options={self.arch_options}: {misplaced} are set by {setters}; remove them "
+                                 "from arch_options")  # fmt: skip
+        known = [
+            f.name for f in fields(TOKENIZERS[self.arch].settings_class) if f.name not in PLAN_SETTINGS + SHAPE_SETTINGS
+        ]
         unknown = sorted(set(self.arch_options) - set(known))
         if unknown:
             raise ValueError(f"arch_options={self.arch_options}: {unknown} are not {self.arch} settings; "
