@@ -201,17 +201,18 @@ def collected_rvq_tokenizer(collected_tokenizer, tmp_path_factory):
 @pytest.mark.parametrize(
     ("policy_type", "extra"),
     [
-        ("actioncodec", ["--policy.plan_mode=joint"]),
         ("actioncodec_bar", ["--policy.level_loss_weights=[1,0.25]"]),  # the 2 levels of collected_rvq_tokenizer
         ("actioncodec_ki", []),
     ],
-    ids=["actioncodec_plan_then_execute", "actioncodec_bar", "actioncodec_ki"],
+    ids=["actioncodec_bar", "actioncodec_ki"],
 )
 def test_lerobot_eval_runs_each_policy_type_on_metaworld(policy_type, extra, collected, request, tmp_path):
-    """A (barely trained) compact policy of each type acts for a whole 500-step MetaWorld episode under lerobot-eval:
-    the autoregressive head with plan tokens (the plain head's every step is a part of it), BAR with weighted levels
-    (a subclass of PD: PD's own difference, one expert pass, is tested in test_expert_heads.py) and KI. Each episode
-    costs about two minutes of rendering, which is why PD has no run of its own here."""
+    """A (barely trained) compact policy of each expert head acts for a whole 500-step MetaWorld episode under
+    lerobot-eval: BAR with weighted levels (a subclass of PD: PD's own difference, one expert pass, is tested in
+    test_expert_heads.py) and KI. Each episode costs about two minutes of rendering, so the autoregressive head has
+    its MetaWorld lerobot-eval episode in test_protocol.py only (with plan tokens, which include the plain head's
+    every step; the joint plan mode's own difference, where the plan positions' codes come from, is tested in
+    test_plan_then_execute.py), and PD none of its own."""
     tokenizer = request.getfixturevalue("collected_rvq_tokenizer" if policy_type == "actioncodec_bar" else
                                         "collected_tokenizer")  # fmt: skip
     ckpt = lerobot_train("local/metaworld_experts", collected[0], tmp_path / "policy", f"--policy.type={policy_type}",

@@ -28,6 +28,7 @@ from lerobot_actioncodec.policies.actioncodec_tokenizer.modeling_actioncodec_tok
 )
 from lerobot_actioncodec.policies.peer_tokenizer.configuration_peer_tokenizer import PeerTokenizerConfig
 from lerobot_actioncodec.policies.peer_tokenizer.modeling_peer_tokenizer import PeerTokenizerPolicy
+from lerobot_actioncodec.prediction_probe import ProbeTotals, exec_positions_from, probe_batch
 from lerobot_actioncodec.tokenizers.c2c import C2CTokenizer
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
 from lerobot_actioncodec.tokenizers.registry import load_action_tokenizer
@@ -361,6 +362,23 @@ def test_only_the_exec_tokens_are_decoded_and_executed(joint_dir, monkeypatch):
     chunk = policy.predict_action_chunk(policy_batch(2))
     torch.testing.assert_close(chunk, policy.tokenizer.tokenizer.decode(exec_ids, "default"))
     assert torch.equal(policy.layout.plan_sequences(torch.cat([plan_ids, exec_ids], 1)).ids, plan_ids)
+
+
+def test_the_policy_probe_reads_the_exec_positions_after_the_plan(joint_dir):
+    """actioncodec-policy-probe's free-running accuracy of the executed part: the positions after the plan's."""
+    policy = plan_policy(joint_dir, plan_mode="joint").eval()
+    totals = ProbeTotals()
+    batch = {
+        **policy_batch(4),
+        "action": smooth_actions(4, HORIZON),
+        "action_is_pad": torch.zeros(4, HORIZON, dtype=torch.bool),
+    }
+    probe_batch(policy, batch, totals)
+    result = totals.summary(exec_positions_from(policy))
+    per_position = result["free_running_accuracy_per_position"]
+    assert exec_positions_from(policy) == policy.layout.plan_positions == 4 and len(per_position) == 8
+    assert result["free_running_exec_token_accuracy"] == pytest.approx(sum(per_position[4:]) / 4)
+    assert 0 <= result["exec_token_accuracy"] <= 1  # the teacher-forced one, as training logs it
 
 
 def test_separate_tokenizers_get_their_own_ids_and_each_position_keeps_to_its_vocabulary(

@@ -58,7 +58,9 @@ def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
     assert set(record["runs"]) == {RUN} and set(record["runs"][RUN]) == {"2"}
     tasks = {row["task"] for row in record["runs"][RUN]["2"]["tasks"]}
     assert tasks == {"drawer-close-v3"}  # EVAL_TASKS: the policy learns both, one is evaluated
-    assert record["chunk_boundaries"][RUN]["chunks"] > 0
+    boundaries = record["chunk_boundaries"][RUN]
+    assert boundaries["boundaries"] == boundaries["chunks"] - 1 > 0  # one episode: every chunk but the first
+    assert "largest jump" in (tmp_path / "plans.md").read_text()
     assert (tmp_path / "plans.png").stat().st_size > 0 and not (tmp_path / "tokenizers.png").exists()
     evaluated = (runs / RUN / "eval" / "2" / "eval_info.json").stat().st_mtime
     again = _run(tmp_path)

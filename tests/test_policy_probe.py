@@ -1,0 +1,100 @@
+"""actioncodec-policy-probe: teacher-forced against free-running token accuracy, and the executed chunk's error."""
+
+import json
+
+import pytest
+import torch
+
+from lerobot_actioncodec.cli.policy_probe import main
+from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
+from lerobot_actioncodec.policies.actioncodec_bar.modeling_actioncodec_bar import ActionCodecBARPolicy
+from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
+from lerobot_actioncodec.prediction_probe import ProbeTotals, exec_positions_from, frame_indices, probe_batch
+
+from .helpers import COMPACT_HEAD, POLICY_FEATURES, lerobot_train, policy_batch
+
+BATCH = 6
+
+
+def make(policy_class, tokenizer, **overrides):
+    torch.manual_seed(0)
+    config = policy_class.config_class(
+        tokenizer_path=str(tokenizer), **{**POLICY_FEATURES, **COMPACT_HEAD, **overrides}
+    )
+    return policy_class(config).eval()
+
+
+def probed(policy) -> dict:
+    totals = ProbeTotals()
+    probe_batch(policy, policy_batch(BATCH), totals)
+    return totals.summary(exec_positions_from(policy))
+
+
+def test_pd_predicts_in_one_pass_so_free_running_is_teacher_forced(tokenizer_dir):
+    """PD's expert sees no earlier token either way: its free-running accuracy is its teacher-forced one, position by
+    position, which holds only if the predicted tokens line up with the targets."""
+    result = probed(make(ActionCodecPDPolicy, tokenizer_dir))
+    assert result["frames"] == BATCH and len(result["free_running_accuracy_per_position"]) == 4
+    assert result["free_running_token_accuracy"] == pytest.approx(result["teacher_forced_token_accuracy"])
+
+
+def test_ar_first_position_reads_no_earlier_token_so_it_is_teacher_forced(tokenizer_dir):
+    policy = make(ActionCodecPolicy, tokenizer_dir)
+    batch = policy_batch(BATCH)
+    inputs, targets = policy.target_tokens(batch["action"])
+    with torch.no_grad():
+        first = policy.backbone(policy._prefix(batch), inputs)[:, 0].argmax(-1)
+    result = probed(policy)
+    assert result["first_position_accuracy"] == pytest.approx(float((first == targets[:, 0]).float().mean()))
+
+
+def test_bar_level_zero_is_one_pass_and_every_level_is_compared(rvq_tokenizer_dir):
+    result = probed(make(ActionCodecBARPolicy, rvq_tokenizer_dir))
+    per_position = result["free_running_accuracy_per_position"]
+    assert len(per_position) == 3 * 4  # 3 levels of 4 tokens, coarse to fine
+    assert sum(per_position[:4]) / 4 == pytest.approx(result["token_accuracy_level_0"])
+
+
+def test_chunk_errors_are_the_executed_chunks_and_the_tokenizers_reconstruction(tokenizer_dir):
+    policy = make(ActionCodecPolicy, tokenizer_dir)
+    batch = policy_batch(BATCH)
+    truth = batch["action"][:, : policy.config.chunk_length]
+    executed = policy.predict_action_chunk(batch)
+    reconstructed = policy.tokenizer.decode(policy.tokenizer.encode(truth)).actions
+    result = probed(policy)
+    assert result["chunk_mae"] == pytest.approx(float((executed - truth).abs().mean()), rel=1e-5)
+    assert result["tokenizer_chunk_mae"] == pytest.approx(float((reconstructed - truth).abs().mean()), rel=1e-5)
+    assert "free_running_exec_token_accuracy" not in result  # no plan tokens
+
+
+def test_frames_keep_whole_chunks_inside_their_episode():
+    assert frame_indices([(0, 12), (12, 20)], chunk_length=5, stride=3) == [0, 3, 6, 12, 15]
+    assert frame_indices([(0, 4)], chunk_length=5, stride=1) == []
+    with pytest.raises(ValueError, match="stride=0: expected >= 1"):
+        frame_indices([(0, 4)], chunk_length=5, stride=0)
+    with pytest.raises(ValueError, match="no frame was probed"):
+        ProbeTotals().summary()
+
+
+@pytest.mark.slow
+def test_cli_probes_a_lerobot_train_checkpoint_on_a_dataset(tiny_dataset, tokenizer_dir, tmp_path, capsys):
+    repo_id, root = tiny_dataset
+    checkpoint = lerobot_train(repo_id, root, tmp_path / "policy", "--policy.type=actioncodec",
+                               f"--policy.tokenizer_path={tokenizer_dir}", "--policy.backbone=compact",
+                               "--policy.image_size=16", "--policy.hidden_size=32", "--policy.num_layers=1",
+                               "--policy.num_heads=2", steps=2)  # fmt: skip
+    main([f"--run=AR={checkpoint}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--stride=5",
+          f"--output={tmp_path / 'probe.json'}"])  # fmt: skip
+    assert (
+        "| AR | 42 |" in capsys.readouterr().out
+    )  # 6 episodes of 40 frames: frames 0, 5, ..., 30 have a 10-step chunk
+    result = json.loads((tmp_path / "probe.json").read_text())["AR"]
+    assert result["frames"] == 42 and 0 <= result["free_running_token_accuracy"] <= 1
+    with pytest.raises(ValueError, match="no config.json"):
+        main([f"--run=AR={tmp_path}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}"])
+
+
+def test_a_tokenizer_checkpoint_is_not_a_policy_to_probe(tokenizer_dir, tiny_dataset):
+    repo_id, root = tiny_dataset
+    with pytest.raises(ValueError, match="predicts no tokens"):
+        main([f"--run={tokenizer_dir}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}"])
