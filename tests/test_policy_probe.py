@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from lerobot_actioncodec.cli.policy_probe import main
+from lerobot_actioncodec.cli.policy_probe import load_config, main, parse_options
+from lerobot_actioncodec.config_errors import InvalidConfigError
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 from lerobot_actioncodec.policies.actioncodec_bar.modeling_actioncodec_bar import ActionCodecBARPolicy
 from lerobot_actioncodec.policies.actioncodec_pd.modeling_actioncodec_pd import ActionCodecPDPolicy
@@ -90,11 +91,33 @@ def test_cli_probes_a_lerobot_train_checkpoint_on_a_dataset(tiny_dataset, tokeni
     )  # 6 episodes of 40 frames: frames 0, 5, ..., 30 have a 10-step chunk
     result = json.loads((tmp_path / "probe.json").read_text())["AR"]
     assert result["frames"] == 42 and 0 <= result["free_running_token_accuracy"] <= 1
-    with pytest.raises(ValueError, match="no config.json"):
-        main([f"--run=AR={tmp_path}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}"])
 
 
-def test_a_tokenizer_checkpoint_is_not_a_policy_to_probe(tokenizer_dir, tiny_dataset):
+@pytest.mark.parametrize(
+    ("run", "match"),
+    [("{tmp}", "no config.json; expected a lerobot-train pretrained_model directory"),
+     ("{tokenizer}", "type 'actioncodec_tokenizer' predicts no tokens")],
+    ids=["not-a-checkpoint", "tokenizer"],
+)  # fmt: skip
+def test_what_cannot_be_probed_is_named(run, match, tokenizer_dir, tiny_dataset, tmp_path, capsys):
     repo_id, root = tiny_dataset
-    with pytest.raises(ValueError, match="predicts no tokens"):
-        main([f"--run={tokenizer_dir}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}"])
+    with pytest.raises(SystemExit):
+        main([f"--run={run.format(tmp=tmp_path, tokenizer=tokenizer_dir)}", f"--dataset.repo_id={repo_id}",
+              f"--dataset.root={root}"])  # fmt: skip
+    assert match in capsys.readouterr().err
+
+
+def test_options_change_a_runs_setting_at_load_time_and_are_checked(rvq_tokenizer_dir, tmp_path):
+    make(ActionCodecBARPolicy, rvq_tokenizer_dir).save_pretrained(tmp_path / "bar")
+    options = parse_options(["bar1:refinement_passes=1", "bar1:temperature=0.5"], ["bar", "bar1"])
+    assert options == {"bar1": {"refinement_passes": 1, "temperature": 0.5}}
+    config = load_config(tmp_path / "bar", "cpu", options["bar1"])
+    assert (config.passes, config.temperature, config.device) == (1, 0.5, "cpu")
+    with pytest.raises(InvalidConfigError, match="refinement_passes=4: expected 1..3"):
+        load_config(tmp_path / "bar", "cpu", {"refinement_passes": 4})
+    with pytest.raises(ValueError, match=r"\['refinement_pass'\]: not settings of actioncodec_bar"):
+        load_config(tmp_path / "bar", "cpu", {"refinement_pass": 1})
+    with pytest.raises(ValueError, match="expected NAME:KEY=VALUE"):
+        parse_options(["refinement_passes=1"], ["bar"])
+    with pytest.raises(ValueError, match="no --run is named 'bar2'"):
+        parse_options(["bar2:refinement_passes=1"], ["bar"])
