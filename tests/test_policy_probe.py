@@ -86,9 +86,8 @@ def test_cli_probes_a_lerobot_train_checkpoint_on_a_dataset(tiny_dataset, tokeni
                                "--policy.num_heads=2", steps=2)  # fmt: skip
     main([f"--run=AR={checkpoint}", f"--dataset.repo_id={repo_id}", f"--dataset.root={root}", "--stride=5",
           f"--output={tmp_path / 'probe.json'}"])  # fmt: skip
-    assert (
-        "| AR | 42 |" in capsys.readouterr().out
-    )  # 6 episodes of 40 frames: frames 0, 5, ..., 30 have a 10-step chunk
+    # 6 episodes of 40 frames: frames 0, 5, ..., 30 of each have a whole 10-step chunk
+    assert "| AR | 42 |" in capsys.readouterr().out
     result = json.loads((tmp_path / "probe.json").read_text())["AR"]
     assert result["frames"] == 42 and 0 <= result["free_running_token_accuracy"] <= 1
 
