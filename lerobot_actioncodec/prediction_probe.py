@@ -4,7 +4,8 @@ Training logs the teacher-forced token accuracy: every position reads the true e
 autoregressive head reads its own earlier predictions, so one wrong token can carry the rest of the chunk off course,
 which the training accuracy cannot show. On a dataset's frames (episodes the policy did not train on, for a fair
 reading) this measures both, the free-running accuracy per position, and the error of the chunk the policy would
-execute against the demonstrated one, next to the tokenizer's own reconstruction error of that chunk (the floor any
+execute against the demonstrated one (the whole chunk, and its first `n_action_steps`: what a rollout runs
+before it predicts again), next to the tokenizer's own reconstruction error of that chunk (the floor any
 head on it starts from). It works for every head of the package: the token heads predict with `predict_tokens`
 (AR decodes one token at a time, PD all positions in one pass, BAR one level per pass, KI's backbone
 autoregressively) and every head's chunk is `predict_action_chunk`'s, as lerobot-eval executes it (KI: the flow).
@@ -33,6 +34,7 @@ class ProbeTotals:
     position_counts: Tensor | None = None
     policy_abs_error: float = 0.0  # sum over frames of the mean |predicted - demonstrated| action
     tokenizer_abs_error: float = 0.0  # the same for the tokenizer's own reconstruction
+    executed_abs_error: float = 0.0  # the same over the first n_action_steps: what a rollout executes of a chunk
     logs: dict[str, float] = field(default_factory=dict)  # other logged accuracies (per level, exec part), summed
 
     def add_positions(self, hits: Tensor, valid: Tensor) -> None:
@@ -57,6 +59,7 @@ class ProbeTotals:
             "last_position_accuracy": [a for a, c in zip(per_position, counted.tolist(), strict=True) if c][-1],
             "chunk_mae": self.policy_abs_error / self.frames,
             "tokenizer_chunk_mae": self.tokenizer_abs_error / self.frames,
+            "executed_steps_mae": self.executed_abs_error / self.frames,
         }
         if exec_from:
             hits, counts = self.position_hits[exec_from:], self.position_counts[exec_from:]
@@ -93,6 +96,8 @@ def probe_batch(policy: Any, batch: dict[str, Any], totals: ProbeTotals) -> None
     truth = actions[:, :chunk_length].float()
     chunk = policy.predict_action_chunk(batch).float().to(truth.device)
     totals.policy_abs_error += float((chunk - truth).abs().mean((1, 2)).sum())
+    executed = policy.config.steps_per_prediction  # select_action's queue: what runs before the next chunk
+    totals.executed_abs_error += float((chunk - truth)[:, :executed].abs().mean((1, 2)).sum())
     tokenizer = policy.tokenizer
     reconstructed = tokenizer.decode(tokenizer.encode(truth.cpu())).actions.float().to(truth.device)
     totals.tokenizer_abs_error += float((reconstructed - truth).abs().mean((1, 2)).sum())

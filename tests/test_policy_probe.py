@@ -57,13 +57,17 @@ def test_bar_level_zero_is_one_pass_and_every_level_is_compared(rvq_tokenizer_di
 
 
 def test_chunk_errors_are_the_executed_chunks_and_the_tokenizers_reconstruction(tokenizer_dir):
-    policy = make(ActionCodecPolicy, tokenizer_dir)
+    policy = make(ActionCodecPolicy, tokenizer_dir, n_action_steps=2)
     batch = policy_batch(BATCH)
     truth = batch["action"][:, : policy.config.chunk_length]
     executed = policy.predict_action_chunk(batch)
     reconstructed = policy.tokenizer.decode(policy.tokenizer.encode(truth)).actions
     result = probed(policy)
     assert result["chunk_mae"] == pytest.approx(float((executed - truth).abs().mean()), rel=1e-5)
+    steps = policy.config.steps_per_prediction
+    assert 0 < steps < policy.config.chunk_length  # the first steps' error is not the whole chunk's
+    first = (executed - truth)[:, :steps].abs().mean()
+    assert result["executed_steps_mae"] == pytest.approx(float(first), rel=1e-5)
     assert result["tokenizer_chunk_mae"] == pytest.approx(float((reconstructed - truth).abs().mean()), rel=1e-5)
     assert "free_running_exec_token_accuracy" not in result  # no plan tokens
 

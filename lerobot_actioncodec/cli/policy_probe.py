@@ -99,14 +99,14 @@ def probe_run(name: str, checkpoint: Path, args: argparse.Namespace, options: di
 
 def format_table(results: dict[str, dict[str, Any]]) -> str:
     rows = ["| run | frames | teacher-forced | free-running | first position | last position | chunk MAE | "
-            "tokenizer MAE |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+            "first n_action_steps MAE | tokenizer MAE |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in results.items():
         free = f"{r['free_running_token_accuracy']:.3f}"
         if "free_running_exec_token_accuracy" in r:
             free += f" (exec {r['free_running_exec_token_accuracy']:.3f})"
         rows.append(f"| {name} | {r['frames']} | {r['teacher_forced_token_accuracy']:.3f} | {free} | "
-                    f"{r['first_position_accuracy']:.3f} | {r['last_position_accuracy']:.3f} | "
-                    f"{r['chunk_mae']:.4f} | {r['tokenizer_chunk_mae']:.4f} |")  # fmt: skip
+                    f"{r['first_position_accuracy']:.3f} | {r['last_position_accuracy']:.3f} | {r['chunk_mae']:.4f} | "
+                    f"{r['executed_steps_mae']:.4f} | {r['tokenizer_chunk_mae']:.4f} |")  # fmt: skip
     return "\n".join(rows)
 
 
