@@ -33,8 +33,8 @@ class ProbeTotals:
     position_hits: Tensor | None = None  # [positions] free-running hits per position
     position_counts: Tensor | None = None
     policy_abs_error: float = 0.0  # sum over frames of the mean |predicted - demonstrated| action
-    tokenizer_abs_error: float = 0.0  # the same for the tokenizer's own reconstruction
     executed_abs_error: float = 0.0  # the same over the first n_action_steps: what a rollout executes of a chunk
+    tokenizer_abs_error: float = 0.0  # the same as policy_abs_error for the tokenizer's own reconstruction
     logs: dict[str, float] = field(default_factory=dict)  # other logged accuracies (per level, exec part), summed
 
     def add_positions(self, hits: Tensor, valid: Tensor) -> None:
@@ -95,9 +95,10 @@ def probe_batch(policy: Any, batch: dict[str, Any], totals: ProbeTotals) -> None
 
     truth = actions[:, :chunk_length].float()
     chunk = policy.predict_action_chunk(batch).float().to(truth.device)
-    totals.policy_abs_error += float((chunk - truth).abs().mean((1, 2)).sum())
+    error = (chunk - truth).abs()
+    totals.policy_abs_error += float(error.mean((1, 2)).sum())
     executed = policy.config.steps_per_prediction  # select_action's queue: what runs before the next chunk
-    totals.executed_abs_error += float((chunk - truth)[:, :executed].abs().mean((1, 2)).sum())
+    totals.executed_abs_error += float(error[:, :executed].mean((1, 2)).sum())
     tokenizer = policy.tokenizer
     reconstructed = tokenizer.decode(tokenizer.encode(truth.cpu())).actions.float().to(truth.device)
     totals.tokenizer_abs_error += float((reconstructed - truth).abs().mean((1, 2)).sum())
