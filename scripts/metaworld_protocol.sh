@@ -12,7 +12,8 @@
 #   4. actioncodec-success-curves: $OUT/tokenizers.png, $OUT/heads.png, $OUT/knowledge_insulation.png (KI on
 #      ActionCodec, FAST and binning tokens) and $OUT/plans.png (Coarse-to-Control's ablations: no plan, plans of
 #      two horizons from joint-mode tokenizers, a separate planning codec; scripts/plan_benchmark.sh trains their
-#      tokenizers) with their markdown and JSON.
+#      tokenizers) and, for runs actioncodec_tok<N> (the AR head on an ActionCodec tokenizer trained N steps instead
+#      of TOKENIZER_STEPS), $OUT/tokenizer_steps.png beside actioncodec, with their markdown and JSON.
 # It takes hours on 2 CPU cores. Every finished step is kept: run it again after an interruption and it goes on
 # (an unfinished lerobot-train resumes from its last checkpoint, an evaluated checkpoint is not evaluated again).
 # JOBS=N trains the runs and evaluates the checkpoints N at a time (each job's output in a .log file beside its
@@ -73,6 +74,20 @@ long_plan=${long_plan:-$short_plan}
 plans="$corpus/plans"
 last=checkpoints/last/pretrained_model
 
+# Runs actioncodec_tok<N>: the autoregressive head on the corpus's ActionCodec tokenizer trained N steps instead of
+# $TOKENIZER_STEPS (same preset, data and batch as scripts/tokenizer_benchmark.sh's, through its `trained`), to see
+# what the tokenizer's training length does to the policy.
+for name in $RUNS; do
+  [[ $name =~ ^actioncodec_tok([0-9]+)$ ]] || continue
+  steps=${BASH_REMATCH[1]}
+  echo "== 1c/4 the ActionCodec tokenizer trained $steps steps (run $name)"
+  (source scripts/lib.sh; source scripts/corpus.sh; SAVE_FREQ=$((steps >= 8 ? steps / 8 : 1))
+    data=(--dataset.repo_id=local/metaworld_corpus_actions --dataset.root="$corpus/actions")
+    # shellcheck disable=SC2046
+    trained "$corpus/actioncodec_$steps" "$steps" --config_path=configs/tokenizer_cpu.json \
+      $(embodiment_flags metaworld_sawyer))
+done
+
 # run_spec NAME: the policy type, tokenizer directory and extra flags of a run
 run_spec() {
   local learned="$corpus/$1/$last"
@@ -83,6 +98,7 @@ run_spec() {
     fast) echo "actioncodec $corpus/fitted/fast" ;;
     vqvla | nac | actioncodec) echo "actioncodec $learned" ;;
     actioncodec_rvq) echo "actioncodec $OUT/actioncodec_rvq_vq" ;;  # level-0 tokens, post-trained decoder
+    actioncodec_tok[0-9]*) echo "actioncodec $corpus/actioncodec_${1#actioncodec_tok}/$last" ;;
     actioncodec_pd) echo "actioncodec_pd $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
     actioncodec_bar) echo "actioncodec_bar $rvq" ;;
     actioncodec_ki) echo "actioncodec_ki $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
@@ -93,7 +109,8 @@ run_spec() {
     actioncodec_plan_long) echo "actioncodec $plans/joint_${long_plan}s/$last --policy.plan_mode=joint" ;;
     actioncodec_plan_separate) echo "actioncodec $corpus/actioncodec/$last --policy.plan_mode=separate" \
       "--policy.plan_tokenizer_path=$plans/plan_only_${short_plan}s/$last" ;;
-    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS $KI_RUNS $PLAN_RUNS" >&2; return 1 ;;
+    *) echo "unknown run $1: expected one of $TOKENIZER_RUNS $HEAD_RUNS $KI_RUNS $PLAN_RUNS" \
+      "or actioncodec_tok<N>" >&2; return 1 ;;
   esac
 }
 
@@ -179,3 +196,6 @@ curves heads "heads on ActionCodec (compact), MetaWorld" $HEAD_RUNS
 curves knowledge_insulation "knowledge insulation (flow expert) on each tokenizer's tokens, MetaWorld" $KI_RUNS
 # shellcheck disable=SC2086
 curves plans "plan-then-execute (Coarse-to-Control) on ActionCodec (compact), MetaWorld" $PLAN_RUNS
+# shellcheck disable=SC2046
+curves tokenizer_steps "the ActionCodec tokenizer's training steps, autoregressive head (compact), MetaWorld" \
+  actioncodec $(tr ' ' '\n' <<< "$RUNS" | grep -E '^actioncodec_tok[0-9]+$')

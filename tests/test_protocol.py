@@ -3,7 +3,9 @@ one evaluated, a few steps, one run with one evaluated checkpoint, so that the s
 curves cannot rot. The run is Coarse-to-Control's separate-tokenizer ablation, which needs both the tokenizer
 benchmark's ActionCodec and scripts/plan_benchmark.sh's planning codec, so every stage of the script runs. A
 MetaWorld episode of an untrained policy runs all its 500 steps, so evaluations are what this test spends its
-time on. It also runs again and finds everything done, which is how it resumes after an interruption."""
+time on. Beside it, the first run trains `actioncodec_tok6` (the autoregressive head on an ActionCodec tokenizer
+trained 6 steps instead of 4), with its tokenizer and its figure. It also runs again and finds everything done,
+which is how it resumes after an interruption."""
 
 import json
 import os
@@ -18,6 +20,7 @@ QUICK = {"TASKS": "reach-v3,drawer-close-v3", "EVAL_TASKS": "drawer-close-v3", "
          "TOKENIZER_STEPS": "4", "POLICY_STEPS": "2", "SAVE_FREQ": "2", "EVAL_EPISODES": "1",
          "RUNS": "actioncodec_plan_separate", "PLAN_SECONDS": "1"}  # fmt: skip
 RUN = "actioncodec_plan_separate"
+LONGER_TOKENIZER = "actioncodec_tok6"
 
 
 def test_presets_parse_with_lerobots_config_classes():
@@ -43,9 +46,18 @@ def _run(out: Path, **extra: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_quick_protocol_writes_curves_per_step_and_resumes(tmp_path):
-    proc = _run(tmp_path, JOBS="2")  # jobs at once, each job's output in its log; the rerun below is sequential
+    # jobs at once, each job's output in its log; the rerun below is sequential and of RUN alone
+    proc = _run(tmp_path, JOBS="2", RUNS=f"{RUN} {LONGER_TOKENIZER}")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     runs = tmp_path / "runs"
+    longer = tmp_path / "tokenizers" / "metaworld" / "actioncodec_6" / "checkpoints"
+    assert (longer / "000006" / "pretrained_model" / "model.safetensors").is_file()
+    policy = runs / LONGER_TOKENIZER / "policy" / "checkpoints" / "000002" / "pretrained_model"
+    assert json.loads((policy / "train_config.json").read_text())["policy"]["tokenizer_path"].endswith(
+        "actioncodec_6/checkpoints/last/pretrained_model"
+    )
+    record = json.loads((tmp_path / "tokenizer_steps.json").read_text())
+    assert set(record["runs"]) == {LONGER_TOKENIZER}  # actioncodec was not run here
     assert "End of training" in (runs / RUN / "train.log").read_text()
     assert "End of eval" in (runs / RUN / "eval" / "2.log").read_text()
     assert sorted(p.name for p in (runs / RUN / "eval").iterdir()) == ["2", "2.log"]
