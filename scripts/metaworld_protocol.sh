@@ -98,7 +98,9 @@ run_spec() {
     fast) echo "actioncodec $corpus/fitted/fast" ;;
     vqvla | nac | actioncodec) echo "actioncodec $learned" ;;
     actioncodec_rvq) echo "actioncodec $OUT/actioncodec_rvq_vq" ;;  # level-0 tokens, post-trained decoder
-    actioncodec_tok[0-9]*) echo "actioncodec $corpus/actioncodec_${1#actioncodec_tok}/$last" ;;
+    actioncodec_tok*) [[ $1 =~ ^actioncodec_tok[0-9]+$ ]] || { echo "run $1: expected actioncodec_tok<N>, N the" \
+      "tokenizer's training steps (e.g. actioncodec_tok4000)" >&2; return 1; }
+      echo "actioncodec $corpus/actioncodec_${1#actioncodec_tok}/$last" ;;
     actioncodec_pd) echo "actioncodec_pd $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
     actioncodec_bar) echo "actioncodec_bar $rvq" ;;
     actioncodec_ki) echo "actioncodec_ki $corpus/actioncodec/checkpoints/last/pretrained_model" ;;
