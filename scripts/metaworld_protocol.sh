@@ -36,6 +36,12 @@ SAVE_FREQ=${SAVE_FREQ:-$((POLICY_STEPS / 4))}
 EVAL_EPISODES=${EVAL_EPISODES:-$(preset "$EVAL_PRESET" eval.n_episodes)}
 DEVICE=${DEVICE:-cpu}
 JOBS=${JOBS:-1}  # policies trained and checkpoints evaluated at once: for a machine with many cores (and a GPU)
+# jobs at once share the cores: each gets its share of threads (torch's default, one per core in every job, makes
+# the jobs' thread pools fight over the cores, and a training step can take minutes instead of a second)
+if [ "$JOBS" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+  OMP_NUM_THREADS=$(( $(nproc) / JOBS > 1 ? $(nproc) / JOBS : 1 ))
+  export OMP_NUM_THREADS
+fi
 # tokenizers under the autoregressive head, then the heads on ActionCodec (actioncodec is in both figures)
 TOKENIZER_RUNS="binning binning1000 binning1000_short fast vqvla nac actioncodec actioncodec_rvq"
 HEAD_RUNS="actioncodec actioncodec_pd actioncodec_bar actioncodec_ki"
