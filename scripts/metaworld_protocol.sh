@@ -83,9 +83,9 @@ last=checkpoints/last/pretrained_model
 # Runs actioncodec_tok<N>: the autoregressive head on the corpus's ActionCodec tokenizer trained N steps instead of
 # $TOKENIZER_STEPS (same preset, data and batch as scripts/tokenizer_benchmark.sh's, through its `trained`), to see
 # what the tokenizer's training length does to the policy.
-for name in $RUNS; do
-  [[ $name =~ ^actioncodec_tok([0-9]+)$ ]] || continue
-  steps=${BASH_REMATCH[1]}
+LONGER_TOKENIZER_RUNS=$(tr ' ' '\n' <<< "$RUNS" | grep -E '^actioncodec_tok[0-9]+$' || true)
+for name in $LONGER_TOKENIZER_RUNS; do
+  steps=${name#actioncodec_tok}
   echo "== 1c/4 the ActionCodec tokenizer trained $steps steps (run $name)"
   (source scripts/lib.sh; source scripts/corpus.sh; SAVE_FREQ=$((steps >= 8 ? steps / 8 : 1))
     data=(--dataset.repo_id=local/metaworld_corpus_actions --dataset.root="$corpus/actions")
@@ -204,6 +204,8 @@ curves heads "heads on ActionCodec (compact), MetaWorld" $HEAD_RUNS
 curves knowledge_insulation "knowledge insulation (flow expert) on each tokenizer's tokens, MetaWorld" $KI_RUNS
 # shellcheck disable=SC2086
 curves plans "plan-then-execute (Coarse-to-Control) on ActionCodec (compact), MetaWorld" $PLAN_RUNS
-# shellcheck disable=SC2046
-curves tokenizer_steps "the ActionCodec tokenizer's training steps, autoregressive head (compact), MetaWorld" \
-  actioncodec $(tr ' ' '\n' <<< "$RUNS" | grep -E '^actioncodec_tok[0-9]+$')
+if [ -n "$LONGER_TOKENIZER_RUNS" ]; then  # drawn only beside runs on a longer-trained tokenizer
+  # shellcheck disable=SC2086
+  curves tokenizer_steps "the ActionCodec tokenizer's training steps, autoregressive head (compact), MetaWorld" \
+    actioncodec $LONGER_TOKENIZER_RUNS
+fi
