@@ -14,7 +14,7 @@ from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import Action
 from lerobot_actioncodec.tokenizers.binning import BinningTokenizer
 from lerobot_actioncodec.tokenizers.fast import FastTokenizer
 from lerobot_actioncodec.tokenizers.interface import TokenSequences
-from lerobot_actioncodec.tokenizers.layout import IGNORE_INDEX, ActionTokenLayout
+from lerobot_actioncodec.tokenizers.layout import IGNORE_INDEX, ActionTokenLayout, trim_untrained
 from lerobot_actioncodec.tokenizers.vqvla import VQVLATokenizer
 
 from .helpers import ACTION_DIM, FPS, POLICY_FEATURES, policy_batch, smooth_actions, train_steps
@@ -61,6 +61,16 @@ def test_layout_of_a_variable_budget_ends_with_the_end_token_and_ignores_padding
         layout.targets(TokenSequences.from_lists([[1, 2, 3, 4]]))
 
 
+def test_teacher_forcing_is_cut_after_the_batchs_last_trained_position():
+    layout = ActionTokenLayout.from_info({"kind": "fast", "vocab_size": 8, "fixed_length": None}, max_tokens=6)
+    inputs, targets = trim_untrained(*layout.targets(TokenSequences.from_lists([[5], [1, 2, 3]])))
+    assert inputs.tolist() == [[5, 8, 8, 8], [1, 2, 3, 8]]  # 4 of 7: the longest and its end
+    assert targets.tolist() == [[5, 8, IGNORE_INDEX, IGNORE_INDEX], [1, 2, 3, 8]]
+    fixed = ActionTokenLayout.from_info({"kind": "binning", "vocab_size": 8, "fixed_length": 3})
+    grid = fixed.targets(TokenSequences.fixed(torch.tensor([[1, 2, 3]])))
+    assert all(torch.equal(kept, whole) for kept, whole in zip(trim_untrained(*grid), grid, strict=True))
+
+
 def test_layout_budget_defaults_to_twice_the_longest_fitted_sequence_else_asks_for_it():
     info = {"kind": "fast", "vocab_size": 8, "fixed_length": None, "longest_fit_sequence": 5}
     assert ActionTokenLayout.from_info(info).max_tokens == 10
@@ -94,10 +104,12 @@ def test_policy_trains_and_acts_on_every_tokenizer_kind(saved_tokenizer):
     batch = policy_batch(4)
     loss, logs = policy.forward(batch)
     assert torch.isfinite(loss) and 0 <= logs["token_accuracy"] <= 1
-    inputs, targets = policy.target_tokens(batch["action"])
+    inputs, targets = policy.target_tokens(batch["action"])  # every position: forward's cut changes no loss
     logits = policy.backbone(policy._prefix(batch), inputs)
     expected = F.cross_entropy(logits.reshape(-1, layout.head_vocab_size), targets.reshape(-1), ignore_index=-100)
     assert torch.allclose(loss, expected)
+    if layout.variable:  # forward trained fewer positions than the budget
+        assert trim_untrained(inputs, targets)[0].shape[1] < layout.positions
     policy.eval()
     ids = policy.predict_tokens(batch)
     assert ids.shape == (4, layout.positions) and int(ids.max()) < layout.head_vocab_size

@@ -92,6 +92,15 @@ class ActionTokenLayout:
         return TokenSequences(padded, lengths)
 
 
+def trim_untrained(inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Teacher-forcing inputs and targets [B, positions] cut after the batch's last trained position. Under a
+    causal backbone the kept positions' logits do not change and the cut ones are never trained on, so a variable
+    budget (FAST: twice its longest fitted sequence) costs the batch's longest sequence, not the whole budget."""
+    trained = (targets != IGNORE_INDEX).any(0).nonzero()
+    keep = int(trained[-1]) + 1 if len(trained) else 1
+    return inputs[:, :keep], targets[:, :keep]
+
+
 def exact_length_rule(tokenizer: Any, layout: ActionTokenLayout) -> ExactLength | None:
     """The exact-length decoding rule of a variable-budget tokenizer whose ids stand for a known number of symbols
     (`symbol_counts`, `symbols_per_chunk`: FAST); None for any other."""

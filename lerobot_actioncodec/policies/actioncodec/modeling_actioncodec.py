@@ -26,7 +26,7 @@ from ...fsdp import transformer_block_names
 from ...model_card import ModelCardMixin, Rows
 from ...rollout_log import RolloutLog
 from ...tokenizers.interface import ActionTokenizer, DecodedChunks
-from ...tokenizers.layout import IGNORE_INDEX, decoding_rule
+from ...tokenizers.layout import IGNORE_INDEX, decoding_rule, trim_untrained
 from ...tokenizers.registry import describe_tokenizer, load_action_tokenizer
 from ..continuation import choose_continuation, repeat_rows
 from ..held_position import state_unnormalizer
@@ -291,7 +291,7 @@ class ActionCodecPolicy(ModelCardMixin, PreTrainedPolicy):
 
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:
-        inputs, targets = self.target_tokens(batch[ACTION], batch.get(f"{ACTION}_is_pad"))
+        inputs, targets = trim_untrained(*self.target_tokens(batch[ACTION], batch.get(f"{ACTION}_is_pad")))
         logits = self.backbone(self._prefix(batch), inputs)
         loss, logs = token_cross_entropy(logits, targets)
         if self.plan_source is not None:  # how well the executed part alone is predicted

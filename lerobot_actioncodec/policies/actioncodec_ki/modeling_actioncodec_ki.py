@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ...backbones.flow_expert import FlowMatchingExpert, insulated
 from ...tokenizers.interface import DecodedChunks
+from ...tokenizers.layout import trim_untrained
 from ..actioncodec.modeling_actioncodec import ActionCodecPolicy, token_cross_entropy
 from ..dataset_stats import NORMALIZER_EPS, stat_vector
 from .configuration_actioncodec_ki import ActionCodecKIConfig
@@ -105,7 +106,7 @@ class ActionCodecKIPolicy(ActionCodecPolicy):
                 "make_policy(cfg, ds_meta=...)) so the flow expert works on standardized actions"
             )
         actions = batch[ACTION]
-        inputs, targets = self.target_tokens(actions)
+        inputs, targets = trim_untrained(*self.target_tokens(actions))
         logits, context = self.backbone.forward_with_context(self._prefix(batch), inputs)
         token_loss, logs = token_cross_entropy(logits, targets)
         flow_loss = self.flow_loss(insulated(context), actions[:, : self.config.chunk_length], batch)
