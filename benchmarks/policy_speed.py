@@ -95,6 +95,17 @@ def smolvlm2_256m_directory(directory: Path) -> Path:
     return directory
 
 
+def policy_features() -> dict:
+    """The policies' input and output features: one camera, STATE_DIM-D state, ACTION_DIM-D actions."""
+    return {
+        "input_features": {
+            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 224, 224)),
+            "observation.state": PolicyFeature(FeatureType.STATE, (STATE_DIM,)),
+        },
+        "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
+    }
+
+
 def batch_of(size: int, chunk: int, image: int, device: str) -> dict:
     return {
         "observation.image": torch.rand(size, 3, image, image, device=device),
@@ -137,13 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    features = {
-        "input_features": {
-            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 224, 224)),
-            "observation.state": PolicyFeature(FeatureType.STATE, (STATE_DIM,)),
-        },
-        "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
-    }
+    features = policy_features()
     where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"{args.threads} CPU threads"
     print(f"{where}; 1 camera, {STATE_DIM}-D state, {ACTION_DIM}-D actions at {FPS} Hz")
     print("| backbone | head | parameters | passes after the prompt | chunk latency, batch 1 | AR latency / this "

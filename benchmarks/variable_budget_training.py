@@ -16,24 +16,15 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
-from _timing import timed
-from lerobot.configs.types import FeatureType, PolicyFeature
-from policy_speed import batch_of
+from _timing import loss_step, timed
+from policy_speed import ACTION_DIM, FPS, batch_of, policy_features
 
 from lerobot_actioncodec.data.synthetic import SyntheticSpec, generate_episodes
+from lerobot_actioncodec.evaluation import adjacent_chunk_pairs
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy, token_cross_entropy
 from lerobot_actioncodec.tokenizers.fast import FastTokenizer
-
-FPS, ACTION_DIM, STATE_DIM = 20, 7, 8
-
-
-def chunks_of(episodes: list[tuple[np.ndarray, str]], length: int) -> torch.Tensor:
-    """Every window of `length` steps of every episode, [N, length, D]."""
-    windows = [actions[i : i + length] for actions, _ in episodes for i in range(len(actions) - length + 1)]
-    return torch.as_tensor(np.stack(windows), dtype=torch.float32)
 
 
 def main() -> None:
@@ -44,17 +35,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    chunks = chunks_of(generate_episodes(SyntheticSpec(num_episodes=40, fps=FPS, action_dim=ACTION_DIM)), FPS)
-    features = {
-        "input_features": {
-            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 224, 224)),
-            "observation.state": PolicyFeature(FeatureType.STATE, (STATE_DIM,)),
-        },
-        "output_features": {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
-    }
+    spec = SyntheticSpec(num_episodes=40, fps=FPS, action_dim=ACTION_DIM)
+    chunks = adjacent_chunk_pairs([actions for actions, _ in generate_episodes(spec)], FPS)[0].float()
     with tempfile.TemporaryDirectory() as tmp:
         FastTokenizer.fit(chunks).save_pretrained(Path(tmp) / "fast")
-        cfg = ActionCodecConfig(tokenizer_path=str(Path(tmp) / "fast"), backbone="compact", device="cpu", **features)
+        cfg = ActionCodecConfig(
+            tokenizer_path=str(Path(tmp) / "fast"), backbone="compact", device="cpu", **policy_features()
+        )
         policy = ActionCodecPolicy(cfg)
     batch = batch_of(args.batch, cfg.chunk_length, cfg.image_size, "cpu")
     batch["action"] = chunks[torch.randperm(len(chunks))[: args.batch]]
@@ -66,14 +53,6 @@ def main() -> None:
 
     def cut_loss() -> torch.Tensor:
         return policy(batch)[0]
-
-    def step(loss_fn):
-        def run() -> None:
-            optimizer.zero_grad()
-            loss_fn().backward()
-            optimizer.step()
-
-        return run
 
     policy.eval()  # no dropout: the two losses compare exactly
     with torch.no_grad():
@@ -87,8 +66,8 @@ def main() -> None:
     print(f"loss over the whole budget {whole.item():.6f}, cut after the longest {cut.item():.6f}")
     print("| teacher forcing | train step |")
     print("|---|---:|")
-    baseline = timed(step(whole_budget_loss), args.repeats)
-    measured = timed(step(cut_loss), args.repeats)
+    baseline = timed(loss_step(whole_budget_loss, optimizer), args.repeats)
+    measured = timed(loss_step(cut_loss, optimizer), args.repeats)
     print(f"| whole budget | {baseline * 1e3:.0f} ms |")
     print(f"| cut after the batch's longest (forward) | {measured * 1e3:.0f} ms ({baseline / measured:.1f}x faster) |")
 
