@@ -40,6 +40,7 @@ from lerobot.configs.types import FeatureType, PolicyFeature
 from transformers import SmolVLMConfig
 
 from lerobot_actioncodec.backbones.tiny_smolvlm import byte_level_tokenizer
+from lerobot_actioncodec.cli.eval_report import run_spec
 from lerobot_actioncodec.policies.actioncodec.configuration_actioncodec import BACKBONE_CHOICES, ActionCodecConfig
 from lerobot_actioncodec.policies.actioncodec.modeling_actioncodec import ActionCodecPolicy
 from lerobot_actioncodec.policies.actioncodec_bar.configuration_actioncodec_bar import ActionCodecBARConfig
@@ -190,11 +191,11 @@ def main() -> None:
 
 
 def labelled_directory(value: str) -> tuple[str, Path]:
-    """`LABEL=DIR` of --tokenizer: a label for the table and a saved tokenizer's folder."""
-    label, sep, directory = value.partition("=")
-    if not sep or not label or not Path(directory).is_dir():
+    """`LABEL=DIR` of --tokenizer, read as the package's CLIs read --run; here the label is required."""
+    label, directory = run_spec(value)
+    if not value.rpartition("=")[0] or not directory.is_dir():
         raise argparse.ArgumentTypeError(f"--tokenizer {value!r}: expected LABEL=DIR with DIR a saved tokenizer folder")
-    return label, Path(directory)
+    return label, directory
 
 
 def image_setting(size: int | None) -> dict:
