@@ -36,6 +36,10 @@ class ProbeTotals:
     executed_abs_error: float = 0.0  # the same over the first n_action_steps: what a rollout executes of a chunk
     tokenizer_abs_error: float = 0.0  # the same as policy_abs_error for the tokenizer's own reconstruction
     logs: dict[str, float] = field(default_factory=dict)  # other logged accuracies (per level, exec part), summed
+    # the ids decoded first and demonstrated first: a policy that ignores its observation starts every chunk alike,
+    # which accuracies averaged over frames do not show
+    first_tokens_predicted: set[int] = field(default_factory=set)
+    first_tokens_demonstrated: set[int] = field(default_factory=set)
 
     def add_positions(self, hits: Tensor, valid: Tensor) -> None:
         hits, valid = hits.float().sum(0), valid.float().sum(0)
@@ -43,6 +47,11 @@ class ProbeTotals:
             self.position_hits, self.position_counts = hits, valid
         else:
             self.position_hits, self.position_counts = self.position_hits + hits, self.position_counts + valid
+
+    def add_first_tokens(self, predicted: Tensor, targets: Tensor) -> None:
+        """Records the first position's predicted and demonstrated ids ([B] each; ignored targets skipped)."""
+        self.first_tokens_predicted.update(predicted.tolist())
+        self.first_tokens_demonstrated.update(targets[targets != IGNORE_INDEX].tolist())
 
     def summary(self, exec_from: int = 0) -> dict[str, Any]:
         """Means over the frames; `exec_from`: the first execution position (after plan tokens)."""
@@ -60,6 +69,8 @@ class ProbeTotals:
             "chunk_mae": self.policy_abs_error / self.frames,
             "tokenizer_chunk_mae": self.tokenizer_abs_error / self.frames,
             "executed_steps_mae": self.executed_abs_error / self.frames,
+            "distinct_first_tokens": len(self.first_tokens_predicted),
+            "distinct_first_tokens_demonstrated": len(self.first_tokens_demonstrated),
         }
         if exec_from:
             hits, counts = self.position_hits[exec_from:], self.position_counts[exec_from:]
@@ -92,6 +103,7 @@ def probe_batch(policy: Any, batch: dict[str, Any], totals: ProbeTotals) -> None
     targets = targets[:, : predicted.shape[1]]  # BAR: the levels its passes predict
     valid = targets != IGNORE_INDEX
     totals.add_positions((predicted == targets) & valid, valid)
+    totals.add_first_tokens(predicted[:, 0], targets[:, 0])
 
     truth = actions[:, :chunk_length].float()
     chunk = policy.predict_action_chunk(batch).float().to(truth.device)

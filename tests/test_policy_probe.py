@@ -72,6 +72,21 @@ def test_chunk_errors_are_the_executed_chunks_and_the_tokenizers_reconstruction(
     assert "free_running_exec_token_accuracy" not in result  # no plan tokens
 
 
+def test_distinct_first_tokens_count_the_ids_decoded_and_demonstrated_first(tokenizer_dir):
+    """An observation-blind policy starts every chunk alike: the probe counts the different first ids it decodes
+    against the demonstrations'."""
+    policy = make(ActionCodecPolicy, tokenizer_dir)
+    batch = policy_batch(BATCH)
+    _, targets = policy.target_tokens(batch["action"])
+    predicted = policy.predict_tokens(batch)
+    result = probed(policy)
+    assert result["distinct_first_tokens"] == len(set(predicted.flatten(1)[:, 0].tolist()))
+    assert result["distinct_first_tokens_demonstrated"] == len(set(targets[:, 0].tolist()))
+    totals = ProbeTotals()
+    totals.add_first_tokens(torch.tensor([3, 3, 3]), torch.tensor([1, 2, -100]))
+    assert (len(totals.first_tokens_predicted), len(totals.first_tokens_demonstrated)) == (1, 2)
+
+
 def test_frames_keep_whole_chunks_inside_their_episode():
     assert frame_indices([(0, 12), (12, 20)], chunk_length=5, stride=3) == [0, 3, 6, 12, 15]
     assert frame_indices([(0, 4)], chunk_length=5, stride=1) == []

@@ -5,10 +5,11 @@ every --stride-th frame of a LeRobotDataset (best: episodes it did not train on,
 --seed) through its saved preprocessor, as lerobot-eval feeds it. Prints per run the teacher-forced token
 accuracy (what training logs), the free-running one (what the head decodes at deployment) and its first and last
 position, the mean absolute error of the chunk it would execute against the demonstrated chunk and the tokenizer's
-own reconstruction error of that chunk (prediction_probe.py says why). --option NAME:KEY=VALUE changes one run's
-setting at load time, as `lerobot-eval --policy.KEY=VALUE` would (e.g. `bar1:refinement_passes=1`, so one
-checkpoint can be read twice). --output writes the numbers, with the free-running accuracy of every position, as
-JSON.
+own reconstruction error of that chunk (prediction_probe.py says why), and how many different ids it decodes first
+against how many the demonstrations start with (a policy that ignores its observation starts every chunk alike).
+--option NAME:KEY=VALUE changes one run's setting at load time, as `lerobot-eval --policy.KEY=VALUE` would (e.g.
+`bar1:refinement_passes=1`, so one checkpoint can be read twice). --output writes the numbers, with the
+free-running accuracy of every position, as JSON.
 
   actioncodec-policy-probe --run AR=outputs/protocol_cpu/runs/actioncodec/policy/checkpoints/last/pretrained_model \\
       --dataset.repo_id=local/heldout --dataset.root=outputs/heldout --stride 10 --output outputs/probe.json
@@ -99,14 +100,16 @@ def probe_run(name: str, checkpoint: Path, args: argparse.Namespace, options: di
 
 def format_table(results: dict[str, dict[str, Any]]) -> str:
     rows = ["| run | frames | teacher-forced | free-running | first position | last position | chunk MAE | "
-            "first n_action_steps MAE | tokenizer MAE |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+            "first n_action_steps MAE | tokenizer MAE | distinct first tokens (demonstrated) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in results.items():
         free = f"{r['free_running_token_accuracy']:.3f}"
         if "free_running_exec_token_accuracy" in r:
             free += f" (exec {r['free_running_exec_token_accuracy']:.3f})"
         rows.append(f"| {name} | {r['frames']} | {r['teacher_forced_token_accuracy']:.3f} | {free} | "
                     f"{r['first_position_accuracy']:.3f} | {r['last_position_accuracy']:.3f} | {r['chunk_mae']:.4f} | "
-                    f"{r['executed_steps_mae']:.4f} | {r['tokenizer_chunk_mae']:.4f} |")  # fmt: skip
+                    f"{r['executed_steps_mae']:.4f} | {r['tokenizer_chunk_mae']:.4f} | "
+                    f"{r['distinct_first_tokens']} ({r['distinct_first_tokens_demonstrated']}) |")  # fmt: skip
     return "\n".join(rows)
 
 
